@@ -1,0 +1,52 @@
+"""``lstm_core``: the tested NumPy engine behind every number of the LSTM course.
+
+Shapes are batch-first, ``(N, T, D)`` as Keras's ``(samples, time_steps,
+features)``; weights use Keras's layout, gate blocks i, f, c (candidate), o.
+Importing this package does not import TensorFlow; :mod:`lstm_core.keras_interop`
+imports it only when called.
+"""
+
+from .activations import sigmoid
+from .gradcheck import numerical_gradient, rel_error
+from .init import init_lstm_params, init_rnn_params
+from .keras_interop import weights_from_keras, weights_to_keras
+from .lstm import (
+    LSTMCache,
+    LSTMStepCache,
+    lstm_backward,
+    lstm_forward,
+    lstm_step_backward,
+    lstm_step_forward,
+    split_gates,
+)
+from .rnn import (
+    RNNCache,
+    RNNStepCache,
+    rnn_backward,
+    rnn_forward,
+    rnn_step_backward,
+    rnn_step_forward,
+)
+
+__all__ = [
+    "sigmoid",
+    "numerical_gradient",
+    "rel_error",
+    "init_lstm_params",
+    "init_rnn_params",
+    "weights_from_keras",
+    "weights_to_keras",
+    "LSTMCache",
+    "LSTMStepCache",
+    "lstm_forward",
+    "lstm_backward",
+    "lstm_step_forward",
+    "lstm_step_backward",
+    "split_gates",
+    "RNNCache",
+    "RNNStepCache",
+    "rnn_forward",
+    "rnn_backward",
+    "rnn_step_forward",
+    "rnn_step_backward",
+]
