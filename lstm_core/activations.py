@@ -29,7 +29,9 @@ def sigmoid(x, out=None):
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
-    out = np.multiply(x, 0.5, out=out)
+    if out is None:
+        out = np.empty_like(x)
+    np.multiply(x, 0.5, out=out)
     np.tanh(out, out=out)
     out *= 0.5
     out += 0.5

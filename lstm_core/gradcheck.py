@@ -33,7 +33,7 @@ def numerical_gradient(f, x, df=None, h=1e-5):
     :math:`\\partial L/\\partial x_k \\approx (L(x + h e_k) - L(x - h e_k)) / 2h`
     with :math:`L(x) = \\sum f(x) \\odot df`; error :math:`O(h^2)`.
     """
-    xp = np.array(x, dtype=np.float64)
+    xp = np.array(x, dtype=np.float64, order="C")
     grad = np.zeros_like(xp)
     flat, gflat = xp.reshape(-1), grad.reshape(-1)
 

@@ -46,7 +46,7 @@ def orthogonal(shape, rng, dtype=np.float32):
     q *= np.sign(np.diag(r))           # a uniform draw over orthogonal matrices
     if rows < cols:
         q = q.T
-    return q.astype(dtype)
+    return np.ascontiguousarray(q, dtype=dtype)
 
 
 def init_lstm_params(D, H, rng, unit_forget_bias=True, dtype=np.float32):

@@ -40,7 +40,7 @@ def as_float_array(name, a):
 
 
 def _describe(symbols, numbers):
-    shown = "(" + ", ".join(symbols) + ")"
+    shown = "(" + ", ".join(symbols) + ("," if len(symbols) == 1 else "") + ")"
     if all(n is not None for n in numbers):
         return f"{shown} = {tuple(numbers)}"
     return shown
