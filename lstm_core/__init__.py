@@ -3,10 +3,18 @@
 Shapes are batch-first, ``(N, T, D)`` as Keras's ``(samples, time_steps,
 features)``; weights use Keras's layout, gate blocks i, f, c (candidate), o.
 Importing this package does not import TensorFlow; :mod:`lstm_core.keras_interop`
-imports it only when called.
+imports it only when called. Nor does it import matplotlib: the plot helpers of
+:mod:`lstm_core.plots` import it inside the functions that need it.
 """
 
 from .activations import sigmoid
+from .data import (
+    decode_text,
+    encode_text,
+    load_shakespeare,
+    load_share_prices,
+    load_sunspots,
+)
 from .gradcheck import numerical_gradient, rel_error
 from .init import init_lstm_params, init_rnn_params
 from .keras_interop import weights_from_keras, weights_to_keras
@@ -19,6 +27,12 @@ from .lstm import (
     lstm_step_forward,
     split_gates,
 )
+from .plots import (
+    plot_cell_state,
+    plot_gates,
+    plot_gradient_norms,
+    plot_training_curves,
+)
 from .rnn import (
     RNNCache,
     RNNStepCache,
@@ -26,6 +40,13 @@ from .rnn import (
     rnn_forward,
     rnn_step_backward,
     rnn_step_forward,
+)
+from .tasks import (
+    adding_baseline_mse,
+    adding_problem,
+    delayed_recall,
+    make_windows,
+    noisy_sine,
 )
 
 __all__ = [
@@ -49,4 +70,19 @@ __all__ = [
     "rnn_backward",
     "rnn_step_forward",
     "rnn_step_backward",
+    "adding_problem",
+    "adding_baseline_mse",
+    "delayed_recall",
+    "noisy_sine",
+    "make_windows",
+    "load_sunspots",
+    "load_shakespeare",
+    "load_share_prices",
+    "encode_text",
+    "decode_text",
+    "plot_gates",
+    "plot_cell_state",
+    "plot_gradient_norms",
+    "plot_training_curves",
 ]
+

@@ -1,0 +1,218 @@
+"""Plot helpers for the book's figures, on matplotlib's object API.
+
+Each helper draws into the axes it is given (``ax=None`` or ``axes=None``
+makes a new figure), returns those axes, and never calls ``plt.show()``: the
+notebook, or the caller, decides what to show or save. This module is the only
+one in ``lstm_core`` that uses matplotlib, and it imports ``matplotlib.pyplot``
+only inside the helpers, when one has to make a new figure: ``import lstm_core``
+does not import matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = [
+    "plot_gates",
+    "plot_cell_state",
+    "plot_gradient_norms",
+    "plot_training_curves",
+]
+
+GATE_NAMES = ("input gate $i$", "forget gate $f$", "candidate $g$", "output gate $o$")
+
+
+def _new_axes(nrows=1, ncols=1, **kwargs):
+    import matplotlib.pyplot as plt
+
+    _, axes = plt.subplots(nrows, ncols, **kwargs)
+    return axes
+
+
+def plot_gates(cache, sample=0, axes=None, colorbar=True):
+    """Heatmaps of the four gate activations of one sequence, over time and units.
+
+    Parameters
+    ----------
+    cache : LSTMCache or (N, T, 4H) array_like
+        The cache of :func:`lstm_core.lstm_forward` (its ``gates``), or gate
+        activations in Keras's order i, f, c, o.
+    sample : int, optional
+        Which sequence of the batch to show, in ``0 .. N - 1``.
+    axes : sequence of 4 matplotlib.axes.Axes, optional
+        Where to draw i, f, g, o; a new 1 x 4 figure if omitted.
+    colorbar : bool, optional
+        Add a colour bar beside each heatmap.
+
+    Returns
+    -------
+    axes : (4,) ndarray of matplotlib.axes.Axes
+        One image each: units on the vertical axis, time steps on the
+        horizontal; i, f, o on the colour scale [0, 1], g on [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        If the gates are not ``(N, T, 4H)``, ``sample`` is out of range, or
+        ``axes`` does not hold four axes.
+    """
+    gates = np.asarray(getattr(cache, "gates", cache))
+    if gates.ndim != 3 or gates.shape[-1] % 4 or gates.shape[-1] == 0:
+        raise ValueError(f"gates must have shape (N, T, 4H); got {gates.shape}")
+    N, T, H4 = gates.shape
+    if not -N <= sample < N:
+        raise ValueError(f"sample must be in 0 .. N - 1 = 0 .. {N - 1}; got {sample}")
+    if axes is None:
+        axes = _new_axes(1, 4, figsize=(12, 3), sharey=True, layout="constrained")
+    axes = np.asarray(axes, dtype=object).ravel()
+    if axes.size != 4:
+        raise ValueError(f"axes must hold 4 axes (i, f, g, o); got {axes.size}")
+    H = H4 // 4
+    for k, (ax, name) in enumerate(zip(axes, GATE_NAMES)):
+        block = gates[sample, :, k * H:(k + 1) * H].T                    # (H, T)
+        lo, cmap = (-1.0, "RdBu_r") if k == 2 else (0.0, "viridis")
+        im = ax.imshow(block, aspect="auto", origin="lower", interpolation="nearest",
+                       vmin=lo, vmax=1.0, cmap=cmap, extent=(-0.5, T - 0.5, -0.5, H - 0.5))
+        ax.set_title(name)
+        ax.set_xlabel("time step $t$")
+        if colorbar:
+            ax.figure.colorbar(im, ax=ax)
+    axes[0].set_ylabel("unit")
+    return axes
+
+
+def plot_cell_state(c, sample=0, units=None, ax=None):
+    """The cell state of chosen units over time, one line per unit.
+
+    Parameters
+    ----------
+    c : (N, T, H) array_like
+        Cell states, as returned by :func:`lstm_core.lstm_forward`.
+    sample : int, optional
+        Which sequence of the batch to show, in ``0 .. N - 1``.
+    units : sequence of int, optional
+        Which units to draw; all ``H`` if omitted.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        With one line per unit, labelled ``unit k``, time steps on x.
+
+    Raises
+    ------
+    ValueError
+        If ``c`` is not 3-D, or ``sample`` or a unit is out of range.
+    """
+    c = np.asarray(c)
+    if c.ndim != 3:
+        raise ValueError(f"c must have shape (N, T, H); got {c.shape}")
+    N, T, H = c.shape
+    if not -N <= sample < N:
+        raise ValueError(f"sample must be in 0 .. N - 1 = 0 .. {N - 1}; got {sample}")
+    units = list(range(H)) if units is None else [int(u) for u in np.ravel(units)]
+    bad = [u for u in units if not 0 <= u < H]
+    if bad:
+        raise ValueError(f"units must be in 0 .. H - 1 = 0 .. {H - 1}; got {bad}")
+    if ax is None:
+        ax = _new_axes(figsize=(6, 3.5), layout="constrained")
+    t = np.arange(T)
+    for u in units:
+        ax.plot(t, c[sample, :, u], label=f"unit {u}")
+    ax.set_xlabel("time step $t$")
+    ax.set_ylabel("cell state $c_t$")
+    if 0 < len(units) <= 10:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_gradient_norms(norms, ax=None):
+    """Gradient norm against the number of steps back from the last step, log scale.
+
+    Parameters
+    ----------
+    norms : dict of str to (T,) array_like
+        One curve per model, for example ``{"RNN": ..., "LSTM": ...}`` from
+        :func:`lstm_core.gradient_norms_through_time`: entry ``t`` belongs to
+        step ``t``, so it is drawn at ``T - 1 - t`` steps back.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        One line per entry, labelled with its name; logarithmic y-axis.
+
+    Raises
+    ------
+    ValueError
+        If ``norms`` is not a non-empty dict of 1-D arrays.
+    """
+    if not isinstance(norms, Mapping) or not norms:
+        raise ValueError("norms must be a non-empty dict of name -> (T,) array")
+    if ax is None:
+        ax = _new_axes(figsize=(6, 3.5), layout="constrained")
+    for name, values in norms.items():
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 1:
+            raise ValueError(f"norms[{name!r}] must have shape (T,); got {values.shape}")
+        steps_back = np.arange(values.size)[::-1]                    # T-1 .. 0
+        ax.plot(steps_back, values, label=str(name))
+    ax.set_yscale("log")
+    ax.set_xlabel("steps back from the last step")
+    ax.set_ylabel("gradient norm")
+    ax.legend(loc="best")
+    return ax
+
+
+def plot_training_curves(histories, key="loss", baseline=None, ax=None):
+    """Training curves of several runs, one line each, against the epoch.
+
+    Parameters
+    ----------
+    histories : dict of str to (list of float or dict)
+        One entry per run: a list of per-epoch values, or a history dict (from
+        :func:`lstm_core.fit`, or Keras's ``History.history``) whose ``key``
+        entry is that list.
+    key : str, optional
+        Which entry of a history dict to draw, such as ``"loss"`` or
+        ``"val_loss"``; also the y-axis label.
+    baseline : float, optional
+        A reference level drawn as a dashed horizontal line, for example the
+        mean-squared error of always predicting the mean.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        One line per run (x = epoch, from 1), plus the baseline line if given.
+
+    Raises
+    ------
+    ValueError
+        If ``histories`` is not a non-empty dict, or a history dict lacks ``key``.
+    """
+    if not isinstance(histories, Mapping) or not histories:
+        raise ValueError("histories must be a non-empty dict of name -> list or history dict")
+    if ax is None:
+        ax = _new_axes(figsize=(6, 3.5), layout="constrained")
+    for name, history in histories.items():
+        if isinstance(history, Mapping):
+            if key not in history:
+                raise ValueError(
+                    f"histories[{name!r}] has no {key!r}; it has {sorted(history)}"
+                )
+            history = history[key]
+        values = np.asarray(history, dtype=np.float64).ravel()
+        ax.plot(np.arange(1, values.size + 1), values, label=str(name))
+    if baseline is not None:
+        ax.axhline(float(baseline), color="0.4", linestyle="--", linewidth=1,
+                   label=f"baseline ({float(baseline):.3g})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key)
+    ax.legend(loc="best")
+    return ax
