@@ -16,6 +16,7 @@ from .data import (
     load_sunspots,
 )
 from .gradcheck import numerical_gradient, rel_error
+from .gradients import gradient_norms_through_time, hidden_state_gradients
 from .init import init_lstm_params, init_rnn_params
 from .keras_interop import weights_from_keras, weights_to_keras
 from .lstm import (
@@ -80,6 +81,8 @@ __all__ = [
     "load_share_prices",
     "encode_text",
     "decode_text",
+    "gradient_norms_through_time",
+    "hidden_state_gradients",
     "plot_gates",
     "plot_cell_state",
     "plot_gradient_norms",
