@@ -49,6 +49,7 @@ from .tasks import (
     make_windows,
     noisy_sine,
 )
+from .trainer import fit, init_model, loss_and_grads, predict
 
 __all__ = [
     "sigmoid",
@@ -83,6 +84,10 @@ __all__ = [
     "decode_text",
     "gradient_norms_through_time",
     "hidden_state_gradients",
+    "init_model",
+    "predict",
+    "loss_and_grads",
+    "fit",
     "plot_gates",
     "plot_cell_state",
     "plot_gradient_norms",
