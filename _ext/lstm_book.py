@@ -1,0 +1,139 @@
+"""Sphinx helper for the LSTM course book (loaded from ``_config.yml``).
+
+It does three things the stock Jupyter Book 1 configuration cannot:
+
+1. **Execution mode from the environment.** ``_config.yml`` sets
+   ``execute_notebooks: cache`` so that a reader's rebuild re-runs only the
+   notebooks that changed. The tests and CI set ``LSTM_BOOK_EXECUTE=force`` to
+   execute every notebook regardless of the cache (any myst-nb mode is
+   accepted: ``force``, ``cache``, ``auto``, ``off``)::
+
+       LSTM_BOOK_EXECUTE=force jupyter-book build -W -n --keep-going .
+
+2. **Offline MathJax.** MathJax 3 comes from the ``django-static-mathjax``
+   wheel on PyPI (installed with the project, see ``pyproject.toml``). After an
+   HTML build its ``es5`` components and fonts are copied to
+   ``_build/html/_static/mathjax/``, and ``mathjax_path`` (set in
+   ``_config.yml``) points there, so math renders with no network, from a web
+   server, a local folder or an LMS zip alike. A ``mathjax_path`` that points
+   outside the build is refused.
+
+3. **No duplicate script blocks.** sphinx-thebe (and sphinx-togglebutton)
+   register inline scripts after the HTML builder exists; Sphinx then keeps one
+   copy in its registry (filename ``''``) and one in the builder (filename
+   ``None``), which it does not recognise as equal, so the block
+   ``const THEBE_JS_URL = ...`` reaches every page twice and the browser logs
+   ``Identifier 'THEBE_JS_URL' has already been declared``. Each page's script
+   list is de-duplicated here, treating ``None`` and ``''`` alike.
+
+Launch-button URLs can also be set without editing ``_config.yml``:
+``LSTM_BOOK_BINDERHUB_URL``, ``LSTM_BOOK_COLAB_URL``, ``LSTM_BOOK_JUPYTERHUB_URL``
+(an empty value removes that button).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.errors import ConfigError, ExtensionError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+EXECUTE_ENV = "LSTM_BOOK_EXECUTE"
+EXECUTION_MODES = ("off", "force", "auto", "cache", "inline")
+LAUNCH_ENV = {
+    "binderhub_url": "LSTM_BOOK_BINDERHUB_URL",
+    "colab_url": "LSTM_BOOK_COLAB_URL",
+    "jupyterhub_url": "LSTM_BOOK_JUPYTERHUB_URL",
+}
+#: Where MathJax goes inside the HTML output (``_static/`` + this).
+MATHJAX_DIR = "mathjax"
+#: What of MathJax's ``es5`` folder is copied: the one combined component the
+#: book loads, and every folder it may load from on demand (TeX extensions,
+#: CHTML fonts, the menu, accessibility and speech rules).
+MATHJAX_ENTRY = "tex-mml-chtml.js"
+MATHJAX_SUBDIRS = ("a11y", "adaptors", "input", "output", "sre", "ui")
+
+
+def mathjax_source() -> Path:
+    """Folder of MathJax 3's ``es5`` build installed from PyPI."""
+    try:
+        import mathjax  # the django-static-mathjax wheel
+    except ImportError as exc:  # pragma: no cover - set-up error
+        raise ExtensionError(
+            "MathJax is not installed: run `make setup` (or "
+            "`.venv/bin/pip install django-static-mathjax`)"
+        ) from exc
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    if not (es5 / MATHJAX_ENTRY).is_file():
+        raise ExtensionError(f"MathJax's {MATHJAX_ENTRY} not found under {es5}")
+    return es5
+
+
+def _config_inited(app: Sphinx, config: Config) -> None:
+    mode = os.environ.get(EXECUTE_ENV, "").strip()
+    if mode:
+        if mode not in EXECUTION_MODES:
+            raise ConfigError(
+                f"{EXECUTE_ENV}={mode!r}: expected one of {', '.join(EXECUTION_MODES)}"
+            )
+        config.nb_execution_mode = mode
+        logger.info(f"[lstm_book] notebook execution mode from {EXECUTE_ENV}: {mode}")
+
+    launch = config.html_theme_options.setdefault("launch_buttons", {})
+    for key, var in LAUNCH_ENV.items():
+        if var in os.environ:
+            launch[key] = os.environ[var].strip()
+
+    path = config.mathjax_path or ""
+    if "://" in path or path.startswith("//") or path.startswith("/"):
+        raise ConfigError(
+            f"mathjax_path={path!r} points outside the build; the book must work "
+            f"offline: use '{MATHJAX_DIR}/{MATHJAX_ENTRY}' (copied into _static/)"
+        )
+    mathjax_source()  # fail early, before any notebook runs, if it is missing
+
+
+def _dedupe_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen = set()
+    unique = []
+    for js in scripts:
+        filename = getattr(js, "filename", js) or ""  # None and "" both mean inline
+        attributes = getattr(js, "attributes", {})
+        key = (str(filename), getattr(js, "priority", 500), repr(sorted(attributes.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(js)
+    if len(unique) != len(scripts):
+        scripts[:] = unique
+
+
+def _copy_mathjax(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    src = mathjax_source()
+    dest = Path(app.outdir) / "_static" / MATHJAX_DIR
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src / MATHJAX_ENTRY, dest / MATHJAX_ENTRY)
+    for sub in MATHJAX_SUBDIRS:
+        shutil.copytree(src / sub, dest / sub, dirs_exist_ok=True)
+    license_file = src.parent / "LICENSE"
+    if license_file.is_file():
+        shutil.copy2(license_file, dest / "LICENSE")
+
+
+def setup(app: Sphinx) -> dict:
+    # priority < 500: before myst-nb reads its configuration on builder-inited
+    app.connect("config-inited", _config_inited, priority=400)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("build-finished", _copy_mathjax)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
