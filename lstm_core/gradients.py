@@ -13,17 +13,12 @@ import numpy as np
 
 from .lstm import LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward
 from .rnn import RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward
+from .validation import check_cell
 
 __all__ = ["gradient_norms_through_time", "hidden_state_gradients"]
 
-CELLS = ("lstm", "rnn")
 WRT = ("input", "hidden")
 
-
-def _check_cell(cell):
-    if not isinstance(cell, str) or cell.lower() not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS!r}; got {cell!r}")
-    return cell.lower()
 
 
 def hidden_state_gradients(cell, cache, dh_last):
@@ -62,7 +57,7 @@ def hidden_state_gradients(cell, cache, dh_last):
         = \\Big(\\frac{\\partial L}{\\partial h_t}, \\frac{\\partial L}{\\partial c_t}\\Big)
           \\cdot \\frac{\\partial (h_t, c_t)}{\\partial h_{t-1}}
     """
-    cell = _check_cell(cell)
+    cell = check_cell(cell)
     N, T, D, H = cache.shape
     dtype = cache.hs.dtype
     dh_last = np.asarray(dh_last, dtype=dtype)
@@ -138,7 +133,7 @@ def gradient_norms_through_time(cell, Wx, Wh, b, x, wrt="input"):
     so it shrinks (or grows) geometrically; in an LSTM the path through the
     cell state multiplies it element-wise by the forget gate.
     """
-    cell = _check_cell(cell)
+    cell = check_cell(cell)
     if wrt not in WRT:
         raise ValueError(f"wrt must be one of {WRT!r}; got {wrt!r}")
     if cell == "lstm":

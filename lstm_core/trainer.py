@@ -26,18 +26,12 @@ import numpy as np
 from .init import glorot_uniform, init_lstm_params, init_rnn_params
 from .lstm import check_lstm_weights, lstm_backward, lstm_forward
 from .rnn import check_rnn_weights, rnn_backward, rnn_forward
-from .validation import as_float_array, check_shape
+from .validation import as_float_array, check_cell, check_shape
 
 __all__ = ["init_model", "predict", "loss_and_grads", "fit", "PARAM_NAMES"]
 
-CELLS = ("lstm", "rnn")
 PARAM_NAMES = ("Wx", "Wh", "b", "Wy", "by")
 
-
-def _check_cell(cell):
-    if not isinstance(cell, str) or cell.lower() not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS!r}; got {cell!r}")
-    return cell.lower()
 
 
 def _check_params(params):
@@ -47,7 +41,7 @@ def _check_params(params):
     missing = [k for k in ("cell",) + PARAM_NAMES if k not in params]
     if missing:
         raise ValueError(f"params lacks {missing}; expected keys {('cell',) + PARAM_NAMES}")
-    cell = _check_cell(params["cell"])
+    cell = check_cell(params["cell"])
     Wx, Wh, b = params["Wx"], params["Wh"], params["b"]
     H = (check_lstm_weights if cell == "lstm" else check_rnn_weights)(Wx, Wh, b)
     D = Wx.shape[0]
@@ -100,7 +94,7 @@ def init_model(cell, D, H, out_dim, rng, dtype=np.float64):
     ValueError
         If ``cell`` is not 'lstm' or 'rnn', or a size is not a positive integer.
     """
-    cell = _check_cell(cell)
+    cell = check_cell(cell)
     for name, value in (("D", D), ("H", H), ("out_dim", out_dim)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")

@@ -91,3 +91,29 @@ def common_dtype(*arrays):
         float32 when every array is float32, float64 otherwise.
     """
     return np.result_type(*[a.dtype for a in arrays if a is not None], np.float32)
+
+
+CELLS = ("lstm", "rnn")
+
+
+def check_cell(cell):
+    """Check the name of a recurrent cell.
+
+    Parameters
+    ----------
+    cell : str
+        ``'lstm'`` or ``'rnn'``, in any case.
+
+    Returns
+    -------
+    cell : str
+        The name in lower case.
+
+    Raises
+    ------
+    ValueError
+        For any other value; the message lists the allowed names.
+    """
+    if not isinstance(cell, str) or cell.lower() not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS!r}; got {cell!r}")
+    return cell.lower()
