@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Executes the notebooks that changed since the last build (jupyter-cache; a fresh clone runs them all;
+# LSTM_BOOK_EXECUTE=force runs them all anyway), then puts the graded notebooks into _build/html/graded.
 book: $(STAMP)
 	$(BIN)/jupyter-book build -W -n --keep-going .
+	test ! -f autograder/__main__.py || $(BIN)/python -m autograder release
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
