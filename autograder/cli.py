@@ -1,0 +1,184 @@
+"""``python -m autograder``: release, grade, feedback, export, validate.
+
+Each command is a thin layer over nbgrader's converters and gradebook, run on the course root
+``autograder/`` (or ``--course DIR``). ``python -m autograder COMMAND --help`` explains each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+
+from . import COURSE_ROOT
+
+__all__ = ["main", "build_parser"]
+
+EPILOG = textwrap.dedent("""
+    A term, end to end (from the repository root):
+      make book                                         # the book, into _build/html
+      python -m autograder release                      # student notebooks: autograder/release/
+                                                        #   and _build/html/graded/ (book links)
+      python -m autograder grade lstm-keras ~/lms-export --jobs 2
+      python -m autograder feedback lstm-keras          # autograder/feedback/<student>/...
+      python -m autograder export --to grades.csv
+    Students check their work with:  python -m autograder validate lstm-keras.ipynb
+""")
+
+
+def _course_option(parser):
+    parser.add_argument("--course", metavar="DIR", default=None,
+                        help=f"the nbgrader course root (default: {COURSE_ROOT})")
+
+
+def build_parser():
+    """The argument parser of ``python -m autograder``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description="The LSTM course's grader: nbgrader's machinery behind five commands.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    p = sub.add_parser(
+        "release", formatter_class=fmt, help="generate the student notebooks",
+        description=textwrap.dedent("""
+            Generate the student version of each assignment with nbgrader (solutions and hidden
+            tests removed, cells locked, checksums recorded, the gradebook updated) into
+            autograder/release/<assignment>/, check that no solution or hidden-test line is left,
+            and copy the notebooks to <html-dir>/graded/<assignment>/, where the book's exercises
+            chapter links to them. Run it after `make book`."""),
+        epilog="example:\n  python -m autograder release\n"
+               "  python -m autograder release lstm-keras --html-dir /tmp/book/_build/html")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="assignments to release (default: every one in source/)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--html-dir", metavar="DIR", default=None,
+                   help="the built book's HTML folder (default: _build/html of the repository)")
+    g.add_argument("--no-html", action="store_true", help="do not copy into the book")
+    _course_option(p)
+
+    p = sub.add_parser(
+        "grade", formatter_class=fmt, help="autograde every submission of an assignment",
+        description=textwrap.dedent("""
+            Autograde every student's submission with nbgrader, each student in its own process
+            on a private copy of the course, and merge the grades into the course gradebook from
+            this one process. SUBMISSIONS is either nbgrader's layout, <student>/<ASSIGNMENT>/
+            *.ipynb, or a folder of one .ipynb or .zip per student as a learning-management
+            system exports them (the student id starts the file name). A submission that cannot
+            be graded (not JSON, a missing or renamed notebook, a kernel that dies or hangs)
+            still gets a row: zero for what could not be graded, and the reason, in the
+            gradebook's comments, the feedback and the CSV. Written answers are left for grading
+            by hand (nbgrader's formgrader)."""),
+        epilog="examples:\n  python -m autograder grade lstm-from-scratch autograder/submitted\n"
+               "  python -m autograder grade lstm-keras ~/Downloads/canvas-export --jobs 2\n"
+               "  python -m autograder grade lesson-exercises exports --student-pattern "
+               "'^(?P<student>\\w+)-'")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument("submissions", metavar="SUBMISSIONS")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="grade N students at once, each in its own process (default 1)")
+    p.add_argument("--cell-timeout", type=float, default=None, metavar="S",
+                   help="seconds per cell (default: ExecutePreprocessor.timeout in nbgrader_config.py)")
+    p.add_argument("--notebook-timeout", type=float, default=None, metavar="S",
+                   help="seconds per notebook, wall clock (default: GradingLimits.notebook_timeout)")
+    p.add_argument("--student-pattern", default=None, metavar="REGEX",
+                   help="regular expression with a group (?P<student>...) that finds the student "
+                        "id in an exported file name (default: up to the first _ or space)")
+    p.add_argument("--student", action="append", default=None, metavar="ID",
+                   help="grade only this student (repeatable)")
+    p.add_argument("--keep-scratch", action="store_true",
+                   help="keep each student's scratch course and worker log (for debugging)")
+    _course_option(p)
+
+    p = sub.add_parser(
+        "feedback", formatter_class=fmt, help="write HTML feedback for each graded student",
+        description="Write nbgrader's HTML feedback, with the scores, test output and comments "
+                    "(reasons included), to autograder/feedback/<student>/<ASSIGNMENT>/.",
+        epilog="example:\n  python -m autograder feedback lstm-keras")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument("--student", action="append", default=None, metavar="ID",
+                   help="only this student (repeatable)")
+    _course_option(p)
+
+    p = sub.add_parser(
+        "export", formatter_class=fmt, help="export the grades as CSV",
+        description="Export the gradebook as CSV: nbgrader's columns, the code and written "
+                    "parts of each score, whether hand grading is pending, and the reasons for "
+                    "lost points. Students without a submission get a zero row.",
+        epilog="example:\n  python -m autograder export --to grades.csv")
+    p.add_argument("--to", default=None, metavar="FILE",
+                   help="the CSV file (default: grades.csv in the course root)")
+    p.add_argument("--assignment", action="append", default=None, metavar="ASSIGNMENT",
+                   help="only this assignment (repeatable)")
+    _course_option(p)
+
+    p = sub.add_parser(
+        "validate", formatter_class=fmt, help="run a notebook's tests; exit 1 if one fails",
+        description="Run a notebook from top to bottom as the grader will and report every "
+                    "failing test. Exits 0 when all visible tests pass and 1 otherwise (plain "
+                    "`nbgrader validate` exits 0 either way). Hidden tests are not in the "
+                    "students' notebooks, so passing here is necessary, not sufficient.",
+        epilog="example:\n  python -m autograder validate lstm-from-scratch.ipynb")
+    p.add_argument("notebook", metavar="NOTEBOOK")
+    p.add_argument("--cell-timeout", type=float, default=None, metavar="S",
+                   help="seconds per cell (default: as in grading)")
+    _course_option(p)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    from .course import Course, CourseError, prepare_process
+
+    prepare_process()
+    try:
+        course = Course(args.course)
+        if args.command == "release":
+            from .release import default_html_dir, release_assignment
+            from .table import format_table, fmt_points
+
+            names = args.assignments or course.assignments()
+            if not names:
+                raise CourseError(f"no assignments in {course.source_dir}")
+            html = None if args.no_html else (args.html_dir or default_html_dir())
+            rows = []
+            for n, name in enumerate(names, 1):
+                row = release_assignment(course, name, html_dir=html)
+                rows.append({**row, "auto points": fmt_points(row["auto points"]),
+                             "manual points": fmt_points(row["manual points"]),
+                             "seconds": f"{row['seconds']:.1f}"})
+                print(f"[{n}/{len(names)}] {name}: released to {row['release']}"
+                      + (f", copied to {row['html']}" if html else ""), flush=True)
+            print()
+            print(format_table(rows, ["assignment", "notebooks", "auto points", "manual points",
+                                      "seconds", "html"]))
+            return 0
+        if args.command == "grade":
+            from .grading import grade
+
+            grade(course, args.assignment, args.submissions, jobs=args.jobs,
+                  cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                  student_pattern=args.student_pattern, students=args.student,
+                  keep_scratch=args.keep_scratch, out=lambda s: print(s, flush=True))
+            return 0
+        if args.command == "feedback":
+            from .feedback import generate_feedback
+
+            rows = generate_feedback(course, args.assignment, students=args.student,
+                                     out=lambda s: print(s, flush=True))
+            return 0 if all(r["status"] == "ok" for r in rows) else 1
+        if args.command == "export":
+            from .export import export_grades
+
+            export_grades(course, args.to, args.assignment, out=lambda s: print(s, flush=True))
+            return 0
+        if args.command == "validate":
+            from .validate import validate_notebook
+
+            return validate_notebook(course, args.notebook, cell_timeout=args.cell_timeout)
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2

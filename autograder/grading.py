@@ -1,0 +1,374 @@
+"""``grade``: autograde a class, each student in its own process, one writer to the gradebook.
+
+How a run goes:
+
+1. The assignment must be in the gradebook and released (``release`` is run if it is not).
+2. Each student's submission is staged into the course's ``submitted/<student>/<assignment>/``
+   (:mod:`autograder.submissions`).
+3. A template gradebook is made: a copy of the course gradebook with every student removed.
+4. Up to ``jobs`` worker processes run at once (:mod:`autograder.worker`), each on a private
+   scratch course with its own copy of the template, so no two processes ever write one SQLite
+   file. A worker that outlives its limit is killed with its kernel.
+5. As each worker ends, this process alone merges its result into the course gradebook, copies
+   the autograded notebooks into ``autograded/`` and prints a progress line. A student whose
+   submission could not be graded still gets a row: zero for what could not be graded, and why.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .course import CourseError
+from .reasons import PREFIX, reasons_from_comments
+from .submissions import discover, stage
+from .table import fmt_points, format_table
+
+__all__ = ["grade", "ensure_released", "assignment_cells", "make_template", "merge_result"]
+
+
+def ensure_released(course, assignment):
+    """Release ``assignment`` (nbgrader generate_assignment) unless the gradebook has it.
+
+    Returns
+    -------
+    released_now : bool
+    """
+    from nbgrader.api import MissingEntry
+
+    with course.gradebook() as gb:
+        try:
+            gb.find_assignment(assignment)
+            known = True
+        except MissingEntry:
+            known = False
+    released = course.release_dir / assignment
+    if known and any(released.glob("*.ipynb")):
+        return False
+    from .release import release_assignment
+
+    release_assignment(course, assignment, html_dir=None)
+    return True
+
+
+def assignment_cells(course, assignment):
+    """The graded and solution cells of each notebook of an assignment, from the gradebook.
+
+    Returns
+    -------
+    cells : dict
+        Notebook name to ``{"grades": [...], "solutions": [...]}`` (task cells are in both).
+    """
+    with course.gradebook() as gb:
+        a = gb.find_assignment(assignment)
+        return {nb.name: {"grades": [c.name for c in nb.grade_cells] + [c.name for c in nb.task_cells],
+                          "solutions": [c.name for c in nb.solution_cells] + [c.name for c in nb.task_cells]}
+                for nb in a.notebooks}
+
+
+def make_template(course, dest):
+    """A gradebook with the course's assignments and no students, for the workers to copy."""
+    from nbgrader.api import Gradebook
+
+    if course.db_path is None:
+        raise CourseError(f"grade needs an SQLite gradebook; the course uses {course.db_url}")
+    src = sqlite3.connect(str(course.db_path))
+    dst = sqlite3.connect(str(dest))
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    with Gradebook(f"sqlite:///{dest}", course.course_id) as gb:
+        for student in list(gb.students):
+            gb.remove_student(student.id)
+
+
+def backup_gradebook(course):
+    """Copy the gradebook to ``gradebook.db.backup`` (SQLite's online backup) before a run."""
+    if course.db_path is None or not course.db_path.is_file():
+        return None
+    target = course.db_path.with_name(course.db_path.name + ".backup")
+    src, dst = sqlite3.connect(str(course.db_path)), sqlite3.connect(str(target))
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return target
+
+
+# --------------------------------------------------------------------------- merging
+def merge_result(course, result):
+    """Write one worker's result into the course gradebook (this process is the only writer).
+
+    Parameters
+    ----------
+    course : autograder.course.Course
+    result : dict
+        From :func:`autograder.worker.run_job` (or :func:`autograder.worker.empty_result`).
+
+    Returns
+    -------
+    row : dict
+        The student's line of the summary, read back from the gradebook.
+    """
+    assignment, student = result["assignment"], result["student"]
+    with course.gradebook() as gb:
+        gb.update_or_create_student(student)
+        kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
+        gb.update_or_create_submission(assignment, student, **kwargs)
+        for nbres in result["notebooks"]:
+            sn = gb.find_submission_notebook(nbres["name"], assignment, student)
+            for g in sn.grades:
+                r = nbres["grades"].get(g.name, {"auto_score": 0.0, "needs_manual_grade": False})
+                g.auto_score = r["auto_score"]
+                # as nbgrader does: a grade given by hand before is kept, and flagged for review
+                g.needs_manual_grade = bool(r["needs_manual_grade"]) or (
+                    g.manual_score is not None and nbres["graded"])
+            for c in sn.comments:
+                c.auto_comment = nbres["comments"].get(c.name)
+            sn.late_submission_penalty = nbres.get("late_penalty")
+        gb.db.commit()
+        return summary_row(gb, assignment, student)
+
+
+def summary_row(gb, assignment, student):
+    """One student's scores and reasons, as the gradebook has them."""
+    sub = gb.find_submission(assignment, student)
+    comments = [c.auto_comment for nb in sub.notebooks for c in nb.comments]
+    reasons = reasons_from_comments(comments)
+    not_graded = [r for r in reasons if r.startswith("not graded")]
+    pending = sum(1 for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade)
+    return {
+        "student": student,
+        "auto": fmt_points(sub.code_score),
+        "of": fmt_points(sub.max_code_score),
+        "written": fmt_points(sub.max_written_score),
+        "to grade by hand": pending,
+        "status": "NOT GRADED" if not_graded else ("ok" if not reasons else "points lost"),
+        "reasons": "; ".join(r[len("not graded: "):] if r.startswith("not graded: ") else r
+                             for r in (not_graded or reasons)),
+    }
+
+
+def _placeholder(course, assignment, name, reasons, dest):
+    """The released notebook with a note on top, for a notebook that could not be graded."""
+    import nbformat
+
+    released = course.release_dir / assignment / f"{name}.ipynb"
+    nb = nbformat.read(str(released), as_version=4)
+    text = ("**This notebook could not be graded**, so every part of it scores zero. "
+            "What the grader found:\n\n" + "\n".join(f"* {r}" for r in reasons)
+            + "\n\nBelow is the notebook as it was handed out.")
+    note = nbformat.v4.new_markdown_cell(text)
+    nb.cells.insert(0, note)
+    nbformat.write(nb, str(dest / f"{name}.ipynb"))
+
+
+def install_autograded(course, result, scratch_autograded):
+    """Replace ``autograded/<student>/<assignment>/`` with this run's notebooks."""
+    assignment, student = result["assignment"], result["student"]
+    dest = course.autograded_dir / student / assignment
+    if dest.exists():
+        shutil.rmtree(dest)
+    if scratch_autograded and Path(scratch_autograded).is_dir():
+        shutil.copytree(scratch_autograded, dest, symlinks=True)
+    else:
+        dest.mkdir(parents=True)
+    for nbres in result["notebooks"]:
+        if not nbres["graded"]:
+            reasons = [line[len(PREFIX + "not graded: "):] for text in nbres["comments"].values()
+                       for line in (text or "").splitlines()
+                       if line.startswith(PREFIX + "not graded: ")]
+            reasons = list(dict.fromkeys(reasons)) or result["reasons"] or ["unknown"]
+            (dest / f"{nbres['name']}.ipynb").unlink(missing_ok=True)
+            _placeholder(course, assignment, nbres["name"], reasons, dest)
+
+
+# --------------------------------------------------------------------------- processes
+@dataclass
+class _Running:
+    job: dict
+    process: multiprocessing.Process
+    started: float
+    limit: float
+    family: dict = field(default_factory=dict)     # pid -> psutil.Process, the worker's descendants
+
+
+def _watch(running):
+    import psutil
+
+    try:
+        for child in psutil.Process(running.process.pid).children(recursive=True):
+            running.family.setdefault(child.pid, child)
+    except psutil.Error:
+        pass
+
+
+def _kill(running):
+    """Kill the worker and every process it started (its kernel runs in its own session)."""
+    import psutil
+
+    _watch(running)
+    if running.process.is_alive():
+        running.process.kill()
+    for proc in running.family.values():
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    running.process.join(5)
+
+
+def _cleanup_family(running):
+    import psutil
+
+    for proc in running.family.values():
+        try:
+            if proc.is_running():
+                proc.kill()
+        except psutil.Error:
+            pass
+
+
+def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_timeout=None,
+          student_pattern=None, students=None, keep_scratch=False, out=print):
+    """Autograde every submission of ``assignment`` in ``submissions``.
+
+    Parameters
+    ----------
+    course : autograder.course.Course
+    assignment : str
+    submissions : path-like
+        nbgrader's ``<student>/<assignment>/`` layout, or a folder of ``.ipynb``/``.zip`` files.
+    jobs : int, optional
+        How many students to grade at once, each in its own process.
+    cell_timeout, notebook_timeout : float, optional
+        Seconds; the course's ``nbgrader_config.py`` values by default.
+    student_pattern : str, optional
+        Regular expression with a ``student`` group, for exported file names.
+    students : list of str, optional
+        Grade only these students.
+    keep_scratch : bool, optional
+        Keep the scratch courses (for debugging); their folder is printed.
+    out : callable, optional
+        Prints a line.
+
+    Returns
+    -------
+    rows : list of dict
+        One summary row per student, in the order they were graded.
+    """
+    course.check_assignment(assignment)
+    if jobs < 1:
+        raise CourseError("--jobs must be at least 1")
+    if ensure_released(course, assignment):
+        out(f"released {assignment} first (it was not in the gradebook yet)")
+    cells = assignment_cells(course, assignment)
+    notebooks = list(cells)
+    subs = discover(submissions, assignment, student_pattern)
+    if students:
+        subs = [s for s in subs if s.student in set(students)]
+    if not subs:
+        raise CourseError(f"no submissions of {assignment} found in {submissions}")
+
+    limits = course.limits()
+    cell_limit = float(cell_timeout if cell_timeout is not None else course.cell_timeout())
+    nb_limit = float(notebook_timeout if notebook_timeout is not None else limits.notebook_timeout)
+    per_student = limits.startup_allowance + nb_limit * len(notebooks)
+    backup = backup_gradebook(course)
+
+    work = Path(tempfile.mkdtemp(prefix=f"autograder-{assignment}-"))
+    template = work / "template.db"
+    make_template(course, template)
+    out(f"grading {len(subs)} submission(s) of {assignment} with {jobs} process(es); limits: "
+        f"{cell_limit:g} s per cell, {nb_limit:g} s per notebook"
+        + (f"; gradebook backed up to {backup.name}" if backup else ""))
+
+    queue = []
+    for sub in subs:
+        staged = course.submitted_dir / sub.student / assignment
+        problems = stage(sub, staged, notebooks)
+        scratch = work / sub.student
+        scratch.mkdir()
+        queue.append({
+            "course_root": str(course.root), "assignment": assignment, "student": sub.student,
+            "staged": str(staged), "scratch": str(scratch), "template_db": str(template),
+            "cell_timeout": cell_limit, "cells": cells, "problems": problems,
+            "result": str(scratch / "result.json"), "log": str(scratch / "worker.log"),
+        })
+
+    from .worker import child_main, empty_result
+
+    ctx = multiprocessing.get_context("fork")
+    running, rows, total = [], [], len(queue)
+    started_all = time.perf_counter()
+
+    def finish(r, killed):
+        seconds = time.perf_counter() - r.started
+        job = r.job
+        if killed:
+            result = empty_result(job, [
+                f"grading was stopped after {r.limit:.0f} s, the time limit of the whole "
+                "notebook: the kernel hung or the notebook ran too long"])
+        else:
+            try:
+                result = json.loads(Path(job["result"]).read_text())
+            except (OSError, ValueError):
+                result = empty_result(job, [
+                    f"the grading process ended without a result (exit code {r.process.exitcode})"])
+        _cleanup_family(r)
+        row = merge_result(course, result)
+        install_autograded(course, result, result.get("autograded"))
+        row["seconds"] = f"{seconds:.1f}"
+        rows.append(row)
+        out(f"[{len(rows):{len(str(total))}d}/{total}] {row['student']:<16} "
+            f"{row['auto']:>5}/{row['of']:<4} auto  "
+            f"{row['to grade by hand']} to grade by hand  {seconds:5.1f} s  {row['status']}"
+            + (f": {row['reasons']}" if row["status"] != "ok" else ""))
+
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                job = queue.pop(0)
+                proc = ctx.Process(target=child_main, args=(job,), name=f"grade-{job['student']}")
+                proc.start()
+                running.append(_Running(job, proc, time.perf_counter(), per_student))
+            time.sleep(0.05)
+            for r in list(running):
+                _watch(r)
+                if not r.process.is_alive():
+                    r.process.join()
+                    running.remove(r)
+                    finish(r, killed=False)
+                elif time.perf_counter() - r.started > r.limit:
+                    _kill(r)
+                    running.remove(r)
+                    finish(r, killed=True)
+    finally:
+        for r in running:
+            _kill(r)
+        if keep_scratch:
+            out(f"scratch courses kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    elapsed = time.perf_counter() - started_all
+    out("")
+    rows.sort(key=lambda r: r["student"])
+    out(format_table(rows, ["student", "auto", "of", "written", "to grade by hand", "status",
+                            "seconds", "reasons"], max_width={"reasons": 90}))
+    broken = sum(1 for r in rows if r["status"] == "NOT GRADED")
+    out(f"\n{len(rows)} student(s) graded in {elapsed:.1f} s with {jobs} process(es); "
+        f"{broken} could not be graded (zero, reason above); gradebook: {course.db_path}")
+    return rows

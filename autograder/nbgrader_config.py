@@ -1,0 +1,75 @@
+"""nbgrader configuration of the LSTM course (nbgrader 0.9.x).
+
+This directory, ``autograder/``, is the nbgrader course root. Both the course's own
+command line (``python -m autograder ...``) and nbgrader's (``nbgrader ...`` run from this
+directory) read this file. Paths below are relative to this file, so the course works from any
+checkout and from a throw-away copy (the tests grade in one).
+
+Layout (nbgrader's defaults): ``source/<assignment>/`` (instructor versions, with solutions and
+hidden tests), ``release/`` (student versions), ``submitted/<student>/<assignment>/``,
+``autograded/``, ``feedback/`` and the gradebook ``gradebook.db`` (SQLite). Only ``source/`` is
+in git.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
+
+# TensorFlow writes its C++ start-up log to stderr, and nbgrader gives zero to a test cell with
+# any stderr output. The grading kernel inherits this process's environment, so setting the
+# variable here puts it there before TensorFlow is imported. (autograder/worker.py sets it too.)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# --- the course -------------------------------------------------------------------------------
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "lstm-course"
+# nbgrader's default gradebook, written out: an SQLite file in the course root. Only one
+# process writes it at a time (see autograder/grading.py).
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+
+# --- markers, exactly (a mistyped marker ships a hidden test or a solution to students;
+#     tests/test_autograder_release.py checks every released notebook line by line) ---------
+c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
+c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.enforce_metadata = True
+c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
+c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+c.ClearHiddenTests.enforce_metadata = True
+
+# --- executing a submission ---------------------------------------------------------------------
+# Per-cell limit (seconds): a cell still running after it is interrupted and fails; the rest of
+# the notebook still runs. The honest lstm-keras training cell takes a few seconds.
+c.ExecutePreprocessor.timeout = 60
+c.ExecutePreprocessor.interrupt_on_timeout = True
+c.ExecutePreprocessor.raise_on_iopub_timeout = True
+# The kernel's own start-up log ("Kernel is running over TCP without encryption") is noise in
+# `validate`'s output; cell outputs are not affected.
+c.ExecutePreprocessor.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+# Per-notebook limit (seconds, wall clock): `python -m autograder grade` runs each student in its
+# own process and kills it, kernel included, when this runs out (a loop that swallows the
+# interrupt, a kernel that stops answering). The student's row then says why. Overridable with
+# `grade --notebook-timeout`.
+c.GradingLimits.notebook_timeout = 300
+
+# nbgrader scores a test cell zero when it writes anything to stderr, even when every assertion
+# passes. Remove the stderr outputs that are warnings or TensorFlow/absl/CUDA start-up logging
+# before the cells are scored (this preprocessor is disabled unless enabled here).
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(?i)(warning|warn\(|absl|tensorflow|oneDNN|cuda|cudnn|cufft|cublas|"
+    r"computation placer|TF-TRT|[IWE]0000 )"
+)
+
+# Students may delete a test cell; put it back from the gradebook rather than lose it.
+c.OverwriteCells.add_missing_cells = True
+# Grading keeps a submission's outputs short in the feedback.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 40
+
+# Feedback and file permissions: the instructor keeps write access to generated files.
+c.GenerateFeedback.permissions = 644
+c.Autograde.permissions = 644

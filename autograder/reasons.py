@@ -1,0 +1,190 @@
+"""Why points were lost: read from an autograded notebook, written where the instructor looks.
+
+A reason is one line of text. The grader keeps them in three places that agree:
+
+* the gradebook, in the ``auto_comment`` of the submission's solution cells, each reason on its
+  own line starting with :data:`PREFIX` (nbgrader's own comments, such as "No response.",
+  stay in front);
+* the HTML feedback, which shows those comments under the cells;
+* the exported CSV, whose ``reasons`` column lists the distinct prefixed lines of a submission.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["PREFIX", "cell_reasons", "attach_reasons", "reasons_from_comments", "log_reason",
+           "short"]
+
+#: Every reason line written into a gradebook comment starts with this.
+PREFIX = "Autograder: "
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_TIMEOUT_ERRORS = {"CellTimeoutError", "TimeoutError", "DeadKernelError", "KeyboardInterrupt"}
+
+
+def short(text, limit=240):
+    """One line of at most ``limit`` characters, ANSI colours removed."""
+    text = _ANSI.sub("", str(text)).strip()
+    first = text.splitlines()[0] if text else ""
+    if len(text.splitlines()) > 1:
+        first += " ..."
+    return first if len(first) <= limit else first[:limit - 3] + "..."
+
+
+def _error_of(cell):
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            name = out.get("ename", "Error")
+            value = short(out.get("evalue", ""))
+            if name in ("CellTimeoutError", "KeyboardInterrupt"):
+                return f"{name}: the cell ran past its time limit and was interrupted"
+            return f"{name}: {value}" if value else name
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            return f"the cell wrote to stderr (which nbgrader scores as a failure): {short(out.get('text', ''))}"
+    return None
+
+
+def cell_reasons(nb):
+    """Reasons for the points a graded notebook lost, cell by cell.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        An autograded notebook (as nbgrader writes it, outputs included).
+
+    Returns
+    -------
+    reasons : list of (str or None, str, str)
+        ``(grade_id, kind, text)``: ``kind`` is ``"test"`` for a test cell that lost points and
+        ``"cell"`` for a student's cell that stopped with a time-out or an error (the likely cause
+        of the failing tests after it). ``grade_id`` is None for a cell nbgrader does not know.
+    """
+    from nbgrader import utils
+
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        nbg = cell.get("metadata", {}).get("nbgrader", {})
+        gid = nbg.get("grade_id")
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            score, max_score = utils.determine_grade(cell)
+            if score is not None and score < max_score:
+                why = _error_of(cell) or "partial credit"
+                found.append((gid, "test", f"test {gid}: {score:g}/{max_score:g} points: {why}"))
+        else:
+            why = _error_of(cell)
+            if why is None:
+                continue
+            errname = why.split(":", 1)[0]
+            if gid is not None and (utils.is_solution(cell) or errname in _TIMEOUT_ERRORS):
+                found.append((gid, "cell", f"cell {gid}: {why}"))
+            elif errname in _TIMEOUT_ERRORS:
+                found.append((None, "cell", f"cell {index + 1}: {why}"))
+    return found
+
+
+def attach_reasons(nb, reasons, notebook_reasons=()):
+    """Decide which solution cell's comment carries each reason.
+
+    A failing test's reason goes to the nearest code solution cell above it (the code it tests);
+    a failing cell's reason to that cell if it is a solution cell; anything else, and every
+    notebook-level reason, to every solution cell.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        The autograded (or released) notebook, for the order of its cells.
+    reasons : list of (str or None, str, str)
+        From :func:`cell_reasons`.
+    notebook_reasons : sequence of str
+        Reasons that concern the whole notebook.
+
+    Returns
+    -------
+    lines : dict of str to list of str
+        Solution-cell ``grade_id`` to its reason lines (each with :data:`PREFIX`).
+    """
+    from nbgrader import utils
+
+    order, code_solution_before, solutions = [], {}, []
+    last_code_solution = None
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid is None:
+            continue
+        order.append(gid)
+        if utils.is_solution(cell):
+            solutions.append(gid)
+            if cell.cell_type == "code":
+                last_code_solution = gid
+        code_solution_before[gid] = last_code_solution
+    lines = {gid: [] for gid in solutions}
+    first_code = next((g for g in order if g in solutions and code_solution_before.get(g) == g), None)
+
+    def add(gid, text):
+        if gid in lines and PREFIX + text not in lines[gid]:
+            lines[gid].append(PREFIX + text)
+
+    for text in notebook_reasons:
+        for gid in solutions:
+            add(gid, text)
+    for gid, kind, text in reasons:
+        if gid in lines:
+            add(gid, text)
+        elif gid is not None and code_solution_before.get(gid):
+            add(code_solution_before[gid], text)
+        elif first_code is not None:
+            add(first_code, text)
+        else:
+            for sol in solutions:
+                add(sol, text)
+    return lines
+
+
+def merge_comment(nbgrader_comment, reason_lines):
+    """nbgrader's own comment (may be None) followed by the reason lines; None if both empty."""
+    parts = [nbgrader_comment] if nbgrader_comment else []
+    parts += list(reason_lines)
+    return "\n".join(parts) if parts else None
+
+
+def reasons_from_comments(comments):
+    """The distinct reason lines in a submission's comments, in order.
+
+    Parameters
+    ----------
+    comments : iterable of str or None
+        ``auto_comment`` values from the gradebook.
+
+    Returns
+    -------
+    reasons : list of str
+        Without :data:`PREFIX`.
+    """
+    seen = []
+    for text in comments:
+        for line in (text or "").splitlines():
+            if line.startswith(PREFIX):
+                reason = line[len(PREFIX):]
+                if reason not in seen:
+                    seen.append(reason)
+    return seen
+
+
+def log_reason(log_text):
+    """The most telling error line of an nbgrader log, or None.
+
+    nbgrader logs a failed conversion as a traceback and then a generic "Please see the above
+    traceback" message; the exception line of the traceback is the one an instructor needs.
+    """
+    if "became unresponsive" in (log_text or ""):
+        return "the kernel stopped responding and could not be interrupted"
+    best = None
+    for line in (log_text or "").splitlines():
+        m = re.match(r"\s*([A-Za-z_][\w.]*(?:Error|Exception|Interrupt)): (.*)", line)
+        if m and not m.group(1).endswith("NbGraderException"):
+            best = f"{m.group(1).rsplit('.', 1)[-1]}: {short(m.group(2))}"
+    return best
