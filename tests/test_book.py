@@ -16,14 +16,17 @@ page with every host but 127.0.0.1 unreachable and fails on any request that lea
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPO, doc_source, toc_docs
+from conftest import BIN, REPO, doc_source, toc_docs
 
 pytestmark = pytest.mark.slow
 
@@ -213,3 +216,63 @@ def test_bibliography_lists_every_entry(book_html):
     text = " ".join(e.get_text() for e in entries)
     for surname in ("Hochreiter", "Bengio", "Gers", "Pascanu", "Greff", "Jozefowicz", "Cho"):
         assert surname in text
+
+
+def _scratch_book(root: Path, cells_by_doc: dict[str, list]) -> Path:
+    """A tiny book with the course's _config.yml and _ext/, holding the given notebooks."""
+    import nbformat
+
+    shutil.copy(REPO / "_config.yml", root / "_config.yml")
+    shutil.copy(REPO / "references.bib", root / "references.bib")
+    shutil.copytree(REPO / "_ext", root / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    for doc, cells in cells_by_doc.items():
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, root / f"{doc}.ipynb")
+    docs = list(cells_by_doc)
+    toc = f"format: jb-book\nroot: {docs[0]}\n"
+    if docs[1:]:
+        toc += "chapters:\n" + "".join(f"  - file: {d}\n" for d in docs[1:])
+    (root / "_toc.yml").write_text(toc, encoding="utf-8")
+    return root
+
+
+def _build_scratch(root: Path) -> subprocess.CompletedProcess:
+    jb = BIN / "jupyter-book"
+    env = dict(os.environ, LSTM_BOOK_EXECUTE="force", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run([str(jb) if jb.exists() else "jupyter-book", "build", "-W", "-n", "--keep-going",
+                           str(root)], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_config_shows_tagged_errors_hides_stderr_and_fails_on_other_errors(tmp_path):
+    """The configuration itself, on a scratch book: a cell tagged raises-exception shows its
+    traceback and execution goes on; stderr stays off the page; an untagged error fails the build."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    tagged = {"tags": ["raises-exception"]}
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    _scratch_book(ok, {"page": [
+        new_markdown_cell("# Scratch\n\n" + "A page whose first cell fails on purpose. " * 3),
+        new_code_cell("raise ValueError('shown on purpose')", metadata=tagged),
+        new_code_cell("import sys\nprint('STDERR' + '-NOISE', file=sys.stderr)\nprint('after' + '-the-error')"),
+    ]})
+    proc = _build_scratch(ok)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    page = soup_of(ok / "_build" / "html" / "page.html")
+    tracebacks = page.select(".cell.tag_raises-exception .traceback")
+    assert tracebacks and "shown on purpose" in tracebacks[0].get_text()
+    outputs = " ".join(o.get_text() for o in page.select(".cell_output"))
+    assert "after-the-error" in outputs
+    assert "STDERR-NOISE" not in outputs
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    _scratch_book(bad, {"page": [
+        new_markdown_cell("# Scratch\n\nA page with an error nobody expects."),
+        new_code_cell("1 / 0"),
+        new_code_cell("print('never' + '-reached')"),
+    ]})
+    proc = _build_scratch(bad)
+    assert proc.returncode != 0, "a cell error did not fail the build"
+    assert "ZeroDivisionError" in proc.stdout + proc.stderr
