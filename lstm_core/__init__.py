@@ -49,7 +49,7 @@ from .tasks import (
     make_windows,
     noisy_sine,
 )
-from .trainer import fit, init_model, loss_and_grads, predict
+from .trainer import clip_by_global_norm, fit, init_model, loss_and_grads, predict
 
 __all__ = [
     "sigmoid",
@@ -87,6 +87,7 @@ __all__ = [
     "init_model",
     "predict",
     "loss_and_grads",
+    "clip_by_global_norm",
     "fit",
     "plot_gates",
     "plot_cell_state",

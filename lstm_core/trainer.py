@@ -28,7 +28,7 @@ from .lstm import check_lstm_weights, lstm_backward, lstm_forward
 from .rnn import check_rnn_weights, rnn_backward, rnn_forward
 from .validation import as_float_array, check_cell, check_shape
 
-__all__ = ["init_model", "predict", "loss_and_grads", "fit", "PARAM_NAMES"]
+__all__ = ["init_model", "predict", "loss_and_grads", "clip_by_global_norm", "fit", "PARAM_NAMES"]
 
 PARAM_NAMES = ("Wx", "Wh", "b", "Wy", "by")
 
@@ -193,8 +193,42 @@ def loss_and_grads(params, X, y):
     return loss, grads
 
 
-def _global_norm(grads):
-    return float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
+def clip_by_global_norm(grads, clip_norm=None):
+    """Scale a set of gradients down so that their global norm is at most ``clip_norm``.
+
+    Parameters
+    ----------
+    grads : dict of str to ndarray
+        The gradients of all parameters, any shapes (as from :func:`loss_and_grads`).
+    clip_norm : float or None, optional
+        The largest global norm allowed; ``None`` leaves the gradients as they are.
+
+    Returns
+    -------
+    clipped : dict of str to ndarray
+        The gradients times :math:`\min(1, c / \|g\|)`: same keys and shapes.
+    norm : float
+        The global norm :math:`\|g\|` before clipping.
+
+    Raises
+    ------
+    ValueError
+        If ``clip_norm`` is given and not positive.
+
+    Notes
+    -----
+    All gradients are treated as one long vector :math:`g`:
+    :math:`\|g\| = (\sum_\theta \sum g_\theta^2)^{1/2}`, and
+    :math:`g \leftarrow g \cdot \min(1, c / \|g\|)` keeps its direction and
+    caps its length (Keras's ``global_clipnorm``; Pascanu et al. 2013).
+    """
+    if clip_norm is not None and not clip_norm > 0:
+        raise ValueError(f"clip_norm must be positive or None; got {clip_norm!r}")
+    norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
+    if clip_norm is None or norm <= clip_norm:
+        return dict(grads), norm
+    scale = clip_norm / norm
+    return {k: g * scale for k, g in grads.items()}, norm
 
 
 def fit(params, X, y, rng, epochs=20, batch_size=32, lr=1e-2, clip_norm=None,
@@ -289,14 +323,12 @@ def fit(params, X, y, rng, epochs=20, batch_size=32, lr=1e-2, clip_norm=None,
         for start in range(0, N, batch_size):
             idx = order[start:start + batch_size]
             loss, grads = loss_and_grads(params, X[idx], y[idx])
-            norm = _global_norm(grads)
-            scale = 1.0
-            if clip_norm is not None and norm > clip_norm:
-                scale = clip_norm / norm
+            grads, norm = clip_by_global_norm(grads, clip_norm)
+            scale = 1.0 if clip_norm is None else min(1.0, clip_norm / norm)
             step += 1
             alpha = lr * np.sqrt(1 - beta_2 ** step) / (1 - beta_1 ** step)
             for k in PARAM_NAMES:
-                g = grads[k] * scale
+                g = grads[k]
                 m[k] *= beta_1
                 m[k] += (1 - beta_1) * g
                 v[k] *= beta_2

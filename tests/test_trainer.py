@@ -160,3 +160,20 @@ def test_bad_arguments_raise():
         fit(params, X, y, rng, batch_size=0)
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         fit(params, X, y, 0)
+
+
+def test_clip_by_global_norm_keeps_direction_and_caps_length():
+    from lstm_core.trainer import clip_by_global_norm
+
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    clipped, norm = clip_by_global_norm(grads, 1.0)
+    assert norm == pytest.approx(5.0)
+    np.testing.assert_allclose(clipped["a"], [0.6, 0.0])
+    np.testing.assert_allclose(clipped["b"], [[0.8]])
+    np.testing.assert_array_equal(grads["a"], [3.0, 0.0])          # not modified
+    same, norm = clip_by_global_norm(grads, 10.0)
+    assert norm == pytest.approx(5.0) and same["a"] is grads["a"]
+    unclipped, _ = clip_by_global_norm(grads)
+    assert unclipped["b"] is grads["b"]
+    with pytest.raises(ValueError, match="clip_norm must be positive or None; got -1"):
+        clip_by_global_norm(grads, -1)
