@@ -145,6 +145,23 @@ def test_no_traceback_except_in_cells_tagged_raises_exception(book_html):
     assert not shown, "tracebacks outside cells tagged raises-exception:\n" + "\n".join(shown)
 
 
+#: TensorFlow's C++ (absl) log lines and start-up notices, which go to stderr.
+TF_NOISE = re.compile(
+    r"^[IWEF]\d{4} \d\d:\d\d:\d\d|All log messages before absl|cuda drivers|cudart_stub"
+    r"|oneDNN custom operations|TF_ENABLE_ONEDNN_OPTS|This TensorFlow binary is optimized",
+    re.M,
+)
+
+
+def test_no_tensorflow_log_noise_on_pages(book_html):
+    noisy = []
+    for page in html_pages(book_html):
+        for node in soup_of(page).select(".cell_output"):
+            if match := TF_NOISE.search(node.get_text()):
+                noisy.append(f"{page.relative_to(book_html)}: {match.group(0)!r}")
+    assert not noisy, "TensorFlow's log lines on the pages:\n" + "\n".join(noisy)
+
+
 def test_cells_tagged_raises_exception_show_their_error(book_html):
     silent = []
     for page in html_pages(book_html):

@@ -39,6 +39,7 @@ SCREENSHOTS = REPO / "_build" / "screenshots"
 PAGES = [f"{doc}.html" for doc in toc_docs()] + ["index.html", "search.html", "genindex.html"]
 PAGE_TIMEOUT_S = 60
 SCREENSHOT_MAX_HEIGHT = 16000
+WINDOW = (1280, 900)
 CHROME_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -49,7 +50,7 @@ CHROME_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1280,900",
+    f"--window-size={WINDOW[0]},{WINDOW[1]}",
     # offline: every host but the local server fails to resolve
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 )
@@ -141,17 +142,16 @@ def driver(tmp_path_factory):
 
 
 def _screenshot(browser, path: Path) -> None:
-    import base64
-
-    metrics = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})
-    size = metrics.get("cssContentSize") or metrics["contentSize"]
-    clip = {"x": 0, "y": 0, "width": max(1, int(size["width"])),
-            "height": max(1, min(int(size["height"]), SCREENSHOT_MAX_HEIGHT)), "scale": 1}
-    shot = browser.execute_cdp_cmd(
-        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(base64.b64decode(shot["data"]))
+    """A full-page screenshot: the window is made as tall as the page, then put back."""
+    width, height = WINDOW
+    page_height = browser.execute_script(
+        "return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
+    browser.set_window_size(width, max(height, min(int(page_height), SCREENSHOT_MAX_HEIGHT)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(path))
+    finally:
+        browser.set_window_size(width, height)
 
 
 def _local_file(url: str, site: str, html: Path) -> Path | None:
