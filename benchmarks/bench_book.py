@@ -13,7 +13,7 @@ cores), and writes the same as JSON next to this script.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_book.py [--json benchmarks/bench_book.json] [--keep]
+    .venv/bin/python benchmarks/bench_book.py [--json benchmarks/bench_book.json] [--keep] [--toc FILE]
 """
 
 from __future__ import annotations
@@ -38,11 +38,14 @@ EXECUTED = re.compile(r"(\S+\.ipynb): Executed notebook in ([\d.]+) seconds")
 CACHED = re.compile(r"(\S+\.ipynb): Using cached notebook")
 
 
-def build(out: Path) -> tuple[float, str, int]:
+def build(out: Path, toc: Path | None = None) -> tuple[float, str, int]:
     """Run the book's build into ``out``; return (seconds, log, exit code)."""
     jb = BIN / "jupyter-book"
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", "-W", "-n", "--keep-going",
-           "--path-output", str(out), str(REPO)]
+           "--path-output", str(out)]
+    if toc is not None:
+        cmd += ["--toc", str(toc.resolve())]
+    cmd.append(str(REPO))
     env = dict(os.environ)
     env.pop("LSTM_BOOK_EXECUTE", None)  # the configured mode: cache
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -73,16 +76,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=Path(__file__).with_suffix(".json"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary build folder")
+    parser.add_argument("--toc", type=Path, default=None,
+                        help="another table of contents (default: the book's _toc.yml)")
     args = parser.parse_args(argv)
 
     out = Path(tempfile.mkdtemp(prefix="bench_book_"))
     try:
-        fresh_s, fresh_log, fresh_rc = build(out)
+        fresh_s, fresh_log, fresh_rc = build(out, args.toc)
         if fresh_rc != 0:
             print("\n".join(fresh_log.splitlines()[-60:]))
             print(f"the fresh build failed (exit {fresh_rc}) after {fresh_s:.1f} s")
             return 1
-        again_s, again_log, again_rc = build(out)
+        again_s, again_log, again_rc = build(out, args.toc)
         executed = {Path(p).name: float(s) for p, s in EXECUTED.findall(fresh_log)}
         recorded = cache_seconds(out / "_build" / ".jupyter_cache")
         rebuilt_executed = [Path(p).name for p, _ in EXECUTED.findall(again_log)]
@@ -97,6 +102,7 @@ def main(argv=None) -> int:
     result = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
+        "toc": str(args.toc or "_toc.yml"),
         "fresh_build_s": round(fresh_s, 1),
         "rebuild_unchanged_s": round(again_s, 1),
         "rebuild_exit_code": again_rc,
