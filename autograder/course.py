@@ -75,7 +75,7 @@ class GradingLimits(Configurable):
     ).tag(config=True)
 
     startup_allowance = Float(
-        30.0,
+        20.0,
         help="Seconds added to each student's limit for starting its grading process.",
     ).tag(config=True)
 

@@ -31,8 +31,10 @@ class ReferenceImplementationCalled(RuntimeError):
 
 
 def _disabled(*args, **kwargs):
-    raise ReferenceImplementationCalled(
-        "this calls lstm_core's own LSTM implementation, which the exercise asks you to write "
+    # This code runs as the disabled function, with *its* module's globals: it may use only
+    # builtins, hence the import by name.
+    raise __import__("autograder.guards", fromlist=["guards"]).ReferenceImplementationCalled(
+        "this calls lstm_core's own implementation of what the exercise asks you to write "
         "yourself in NumPy: it earns no points. (lstm_core.sigmoid, numerical_gradient and "
         "rel_error may be used.)")
 

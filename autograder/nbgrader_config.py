@@ -54,6 +54,8 @@ c.ExecutePreprocessor.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
 # interrupt, a kernel that stops answering). The student's row then says why. Overridable with
 # `grade --notebook-timeout`.
 c.GradingLimits.notebook_timeout = 300
+# Added once per student to the limit above, for starting its grading process and kernel.
+c.GradingLimits.startup_allowance = 20
 
 # nbgrader scores a test cell zero when it writes anything to stderr, even when every assertion
 # passes. Remove the stderr outputs that are warnings or TensorFlow/absl/CUDA start-up logging

@@ -187,4 +187,9 @@ def log_reason(log_text):
         m = re.match(r"\s*([A-Za-z_][\w.]*(?:Error|Exception|Interrupt)): (.*)", line)
         if m and not m.group(1).endswith("NbGraderException"):
             best = f"{m.group(1).rsplit('.', 1)[-1]}: {short(m.group(2))}"
+    if best and best.startswith("CellTimeoutError"):
+        best = ("a cell ran past its time limit and the kernel did not respond to the interrupt "
+                f"({best})")
+    elif best and best.startswith("DeadKernelError"):
+        best = f"the kernel died while running the notebook ({best})"
     return best
