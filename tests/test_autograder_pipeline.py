@@ -11,7 +11,6 @@ the gradebook.
 from __future__ import annotations
 
 import html
-import io
 import re
 import sys
 import zipfile
@@ -24,7 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from autograder_helpers import (  # noqa: E402
     ASSIGNMENTS, BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, copy_course, fill,
-    gradebook_rows, points, read_csv, read_nb, run_cli, solution_answers,
+    grade_id, gradebook_rows, points, read_csv, read_nb, run_cli, solution_answers,
 )
 
 pytestmark = pytest.mark.slow
@@ -103,11 +102,11 @@ def lesson(course, tmp_path_factory):
         "gus-hang": fill(rel, hang, work / "hang.ipynb"),
         "hal-dies": fill(rel, die, work / "die.ipynb"),
         "ida-renamed": ("lesson_exercises_final.ipynb", work / "sol.ipynb"),
-        "jon-slow": fill(rel, slow, work / "slow.ipynb"),
     })
-    # The slow notebook sleeps 4 s in each of its four code cells: under the per-cell limit, past
-    # the per-notebook one (12 s + 5 s to start).
-    return grade_class(course, a, subs, "--cell-timeout", 5, "--notebook-timeout", 12)
+    fill(rel, slow, work / "late" / "jon-slow" / a / f"{a}.ipynb")   # graded on its own, below
+    result = grade_class(course, a, subs, "--cell-timeout", 5, "--notebook-timeout", 30)
+    result.slow = work / "late"
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +136,9 @@ def scratch(course, tmp_path_factory):
     with zipfile.ZipFile(subs / "gina.zip", "w") as zf:
         zf.write(fill(rel, sol, work / "gina.ipynb"), "my-lstm.ipynb")
     (subs / "hank.zip").write_bytes(b"PK\x03\x04 definitely not a zip")
+    deleted = read_nb(fill(rel, sol, work / "ivan.ipynb"))             # a test cell deleted
+    deleted.cells = [c for c in deleted.cells if grade_id(c) != "test-lstm-backward"]
+    nbformat.write(deleted, str(subs / "ivan.ipynb"))
     return grade_class(course, a, subs, "--cell-timeout", 20)
 
 
@@ -170,7 +172,6 @@ EXPECTED = {
         "eve-missing": (0, "all", ["no lesson-exercises.ipynb"]),
         "fay-loop": (7, ["test-cell-state-update", "test-carry"], ["time limit"]),
         "gus-hang": (0, "all", ["did not respond to the interrupt"]),
-        "jon-slow": (0, "all", ["stopped after", "time limit of the whole notebook"]),
         "hal-dies": (0, "all", ["kernel died"]),
         "ida-renamed": (0, "all", ["lesson_exercises_final.ipynb", "keep their names"]),
     },
@@ -183,6 +184,7 @@ EXPECTED = {
         "frank": (0, "all", ["holds no notebook"]),
         "gina": (0, "all", ["my-lstm.ipynb"]),
         "hank": (0, "all", ["not a valid zip"]),
+        "ivan": (12, [], []),            # nbgrader puts the deleted test cell back, and it passes
     },
     "lstm-keras": {
         "kim-solution": (9, [], []),
@@ -327,6 +329,24 @@ def test_a_resubmission_replaces_only_that_students_grade(course, scratch, tmp_p
     after = gradebook_rows(course.root, "lstm-from-scratch")
     assert after["carol"]["code"] == 12 and after["carol"]["reasons"] == []
     assert {s: r for s, r in after.items() if s != "carol"} == {s: r for s, r in before.items() if s != "carol"}
+
+
+def test_a_notebook_past_its_time_limit_is_stopped(course, lesson):
+    """Four code cells that sleep 4 s each: under the per-cell limit (5 s), past the notebook's
+    (6 s, plus 5 s to start): the student's process and kernel are killed, the row says why."""
+    a = "lesson-exercises"
+    before = gradebook_rows(course.root, a)
+    out = run_cli("grade", a, lesson.slow, "--course", course.root, "--cell-timeout", 5,
+                  "--notebook-timeout", 6).stdout
+    after = gradebook_rows(course.root, a)
+    assert after["jon-slow"]["code"] == 0
+    assert all(score == 0 for score in after["jon-slow"]["grades"].values())
+    reasons = " | ".join(after["jon-slow"]["reasons"])
+    assert "stopped after 11 s" in reasons and "time limit of the whole notebook" in reasons, reasons
+    assert "NOT GRADED" in out
+    assert {s: r for s, r in after.items() if s != "jon-slow"} == before
+    placeholder = read_nb(course.root / "autograded" / "jon-slow" / a / f"{a}.ipynb")
+    assert "could not be graded" in placeholder.cells[0].source
 
 
 # ------------------------------------------------------------------------------ validate
