@@ -131,7 +131,10 @@ def merge_result(course, result):
             sn = gb.find_submission_notebook(nbres["name"], assignment, student)
             for g in sn.grades:
                 r = nbres["grades"].get(g.name, {"auto_score": 0.0, "needs_manual_grade": False})
-                g.auto_score = r["auto_score"]
+                score = r["auto_score"]
+                if score is not None:               # a result is data from a process that ran
+                    score = min(max(float(score), 0.0), float(g.max_score))   # student code
+                g.auto_score = score
                 # as nbgrader does: a grade given by hand before is kept, and flagged for review
                 g.needs_manual_grade = bool(r["needs_manual_grade"]) or (
                     g.manual_score is not None and nbres["graded"])
@@ -328,8 +331,18 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
                 result = empty_result(job, [
                     f"the grading process ended without a result (exit code {r.process.exitcode})"])
         _cleanup_family(r)
-        row = merge_result(course, result)
-        install_autograded(course, result, result.get("autograded"))
+        if (result.get("student"), result.get("assignment")) != (job["student"], job["assignment"]):
+            result = empty_result(job, ["the grading process returned a result for someone else"])
+        try:
+            row = merge_result(course, result)
+            install_autograded(course, result, result.get("autograded"))
+        except Exception as exc:               # noqa: BLE001 -- one bad result must not stop the class
+            from .reasons import short
+
+            result = empty_result(job, [f"the grader could not record this result: "
+                                        f"{type(exc).__name__}: {short(exc)}"])
+            row = merge_result(course, result)
+            install_autograded(course, result, None)
         row["seconds"] = f"{seconds:.1f}"
         rows.append(row)
         out(f"[{len(rows):{len(str(total))}d}/{total}] {row['student']:<16} "
