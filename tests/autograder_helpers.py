@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
