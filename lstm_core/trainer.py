@@ -206,9 +206,9 @@ def clip_by_global_norm(grads, clip_norm=None):
     Returns
     -------
     clipped : dict of str to ndarray
-        The gradients times :math:`\min(1, c / \|g\|)`: same keys and shapes.
+        The gradients times :math:`\\min(1, c / \\|g\\|)`: same keys and shapes.
     norm : float
-        The global norm :math:`\|g\|` before clipping.
+        The global norm :math:`\\|g\\|` before clipping.
 
     Raises
     ------
@@ -218,8 +218,8 @@ def clip_by_global_norm(grads, clip_norm=None):
     Notes
     -----
     All gradients are treated as one long vector :math:`g`:
-    :math:`\|g\| = (\sum_\theta \sum g_\theta^2)^{1/2}`, and
-    :math:`g \leftarrow g \cdot \min(1, c / \|g\|)` keeps its direction and
+    :math:`\\|g\\| = (\\sum_\\theta \\sum g_\\theta^2)^{1/2}`, and
+    :math:`g \\leftarrow g \\cdot \\min(1, c / \\|g\\|)` keeps its direction and
     caps its length (Keras's ``global_clipnorm``; Pascanu et al. 2013).
     """
     if clip_norm is not None and not clip_norm > 0:
