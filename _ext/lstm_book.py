@@ -26,6 +26,13 @@ It does three things the stock Jupyter Book 1 configuration cannot:
    ``Identifier 'THEBE_JS_URL' has already been declared``. Each page's script
    list is de-duplicated here, treating ``None`` and ``''`` alike.
 
+4. **Tracebacks that Pygments cannot lex.** Keras error messages contain
+   characters such as ``•`` that the IPython traceback lexer (``ipythontb``,
+   used for the cells tagged ``raises-exception``) rejects; Sphinx then shows
+   the traceback in relaxed mode, correctly, but warns, and ``-W`` fails the
+   build. That one warning, for that lexer only, is dropped; every other
+   highlighting failure still fails the build.
+
 Launch-button URLs can also be set without editing ``_config.yml``:
 ``LSTM_BOOK_BINDERHUB_URL``, ``LSTM_BOOK_COLAB_URL``, ``LSTM_BOOK_JUPYTERHUB_URL``
 (an empty value removes that button).
@@ -33,6 +40,7 @@ Launch-button URLs can also be set without editing ``_config.yml``:
 
 from __future__ import annotations
 
+import logging as logging_std
 import os
 import shutil
 from pathlib import Path
@@ -58,6 +66,8 @@ MATHJAX_DIR = "mathjax"
 #: CHTML fonts, the menu, accessibility and speech rules).
 MATHJAX_ENTRY = "tex-mml-chtml.js"
 MATHJAX_SUBDIRS = ("a11y", "adaptors", "input", "output", "sre", "ui")
+#: Lexers of error outputs whose lexing failures are not build errors (see 4. above).
+TRACEBACK_LEXERS = ("ipythontb",)
 
 
 def mathjax_source() -> Path:
@@ -131,7 +141,22 @@ def _copy_mathjax(app: Sphinx, exception) -> None:
         shutil.copy2(license_file, dest / "LICENSE")
 
 
+class _TracebackLexingFilter(logging_std.Filter):
+    """Drop Sphinx's 'Lexing literal_block ... as "ipythontb" ...' warning (see 4. above)."""
+
+    def filter(self, record: logging_std.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (
+            "resulted in an error at token" in str(record.msg)
+            and len(args) >= 2
+            and args[1] in TRACEBACK_LEXERS
+        )
+
+
 def setup(app: Sphinx) -> dict:
+    highlighting_logger = logging_std.getLogger("sphinx.sphinx.highlighting")
+    if not any(isinstance(f, _TracebackLexingFilter) for f in highlighting_logger.filters):
+        highlighting_logger.addFilter(_TracebackLexingFilter())
     # priority < 500: before myst-nb reads its configuration on builder-inited
     app.connect("config-inited", _config_inited, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
