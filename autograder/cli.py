@@ -89,6 +89,23 @@ def build_parser():
                    help="grade only this student (repeatable)")
     p.add_argument("--keep-scratch", action="store_true",
                    help="keep each student's scratch course and worker log (for debugging)")
+    s = p.add_argument_group(
+        "sandbox", "Each student's kernel runs in a bubblewrap sandbox (no network, read-only "
+        "system, no view of source/ or the gradebook) as an unprivileged user, under these "
+        "limits. Defaults: GradingLimits in nbgrader_config.py (per assignment there too).")
+    s.add_argument("--no-sandbox", action="store_true",
+                   help="grade without the sandbox (needed where bubblewrap is missing; student "
+                        "code then runs with your rights: only for trusted submissions)")
+    s.add_argument("--memory-mb", type=int, default=None, metavar="MB",
+                   help="address space of a kernel, MiB (RLIMIT_AS)")
+    s.add_argument("--cpu-seconds", type=int, default=None, metavar="S",
+                   help="CPU seconds of a kernel, all cells together (RLIMIT_CPU)")
+    s.add_argument("--max-processes", type=int, default=None, metavar="N",
+                   help="processes and threads of a kernel's user (RLIMIT_NPROC)")
+    s.add_argument("--max-file-mb", type=int, default=None, metavar="MB",
+                   help="largest file a kernel may write, MiB (RLIMIT_FSIZE)")
+    s.add_argument("--max-output-chars", type=int, default=None, metavar="N",
+                   help="output characters a cell may keep (the rest is cut)")
     _course_option(p)
 
     p = sub.add_parser(
@@ -161,7 +178,11 @@ def main(argv=None):
             grade(course, args.assignment, args.submissions, jobs=args.jobs,
                   cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                   student_pattern=args.student_pattern, students=args.student,
-                  keep_scratch=args.keep_scratch, out=lambda s: print(s, flush=True))
+                  keep_scratch=args.keep_scratch, out=lambda s: print(s, flush=True),
+                  sandbox=False if args.no_sandbox else None,
+                  limits={"memory_mb": args.memory_mb, "cpu_seconds": args.cpu_seconds,
+                          "max_processes": args.max_processes, "max_file_mb": args.max_file_mb,
+                          "max_output_chars": args.max_output_chars})
             return 0
         if args.command == "feedback":
             from .feedback import generate_feedback

@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from traitlets import Float
+from traitlets import Bool, Dict, Float, Integer
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -78,6 +78,73 @@ class GradingLimits(Configurable):
         20.0,
         help="Seconds added to each student's limit for starting its grading process.",
     ).tag(config=True)
+
+    # --- the sandbox around each student's kernel (autograder/sandbox.py) ---------------------
+    sandbox = Bool(
+        True,
+        help="Run each student's kernel in the sandbox (bubblewrap, an unprivileged user, the "
+             "limits below). `grade` refuses to run without bubblewrap unless this is False "
+             "(or `grade --no-sandbox` is given).",
+    ).tag(config=True)
+
+    memory_mb = Integer(
+        2048,
+        help="Address space of the student's kernel (RLIMIT_AS), MiB. TensorFlow maps far more "
+             "virtual memory than it uses: give TensorFlow assignments more (per_assignment).",
+    ).tag(config=True)
+
+    cpu_seconds = Integer(
+        600, help="CPU seconds of the student's kernel, all cells together (RLIMIT_CPU).",
+    ).tag(config=True)
+
+    max_processes = Integer(
+        256,
+        help="Processes and threads the kernel's user may have at once (RLIMIT_NPROC); "
+             "TensorFlow starts a few dozen threads.",
+    ).tag(config=True)
+
+    max_file_mb = Integer(
+        64, help="Largest file the kernel may write (RLIMIT_FSIZE), MiB.",
+    ).tag(config=True)
+
+    max_output_chars = Integer(
+        1_000_000,
+        help="Characters of output one cell may keep; the rest is discarded while it arrives, "
+             "before it reaches the gradebook or the feedback.",
+    ).tag(config=True)
+
+    sandbox_uid = Integer(
+        61000,
+        help="First unprivileged user id of the kernels (one per concurrent grading slot, "
+             "sandbox_uid to sandbox_uid + 999); no other process should use these ids.",
+    ).tag(config=True)
+
+    per_assignment = Dict(
+        {},
+        help="Overrides of the limits above by assignment, e.g. "
+             "{'lstm-keras': {'memory_mb': 4096}}.",
+    ).tag(config=True)
+
+    #: The limits that ``per_assignment`` and the command line may override.
+    OVERRIDABLE = ("notebook_timeout", "memory_mb", "cpu_seconds", "max_processes",
+                   "max_file_mb", "max_output_chars")
+
+    def for_assignment(self, assignment, **overrides):
+        """The limits of ``assignment``: the defaults, its ``per_assignment`` entry, then
+        ``overrides`` that are not None.
+
+        Returns
+        -------
+        limits : dict
+        """
+        out = {name: getattr(self, name) for name in self.OVERRIDABLE}
+        for source in (self.per_assignment.get(assignment, {}), overrides):
+            for name, value in source.items():
+                if name not in self.OVERRIDABLE:
+                    raise ValueError(f"unknown limit {name!r}; the limits are {self.OVERRIDABLE}")
+                if value is not None:
+                    out[name] = value
+        return out
 
 
 def load_config(root):

@@ -244,7 +244,8 @@ def _cleanup_family(running):
 
 
 def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_timeout=None,
-          student_pattern=None, students=None, keep_scratch=False, out=print):
+          student_pattern=None, students=None, keep_scratch=False, out=print, sandbox=None,
+          limits=None):
     """Autograde every submission of ``assignment`` in ``submissions``.
 
     Parameters
@@ -263,6 +264,12 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
         Grade only these students.
     keep_scratch : bool, optional
         Keep the scratch courses (for debugging); their folder is printed.
+    sandbox : bool, optional
+        Run each kernel in the sandbox (:mod:`autograder.sandbox`); ``GradingLimits.sandbox``
+        by default. Without bubblewrap a sandboxed run is refused.
+    limits : dict, optional
+        Overrides of ``GradingLimits`` (``memory_mb``, ``cpu_seconds``, ``max_processes``,
+        ``max_file_mb``, ``max_output_chars``); None values are ignored.
     out : callable, optional
         Prints a line.
 
@@ -284,10 +291,27 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
     if not subs:
         raise CourseError(f"no submissions of {assignment} found in {submissions}")
 
-    limits = course.limits()
+    config_limits = course.limits()
+    try:
+        lim = config_limits.for_assignment(assignment, notebook_timeout=notebook_timeout,
+                                           **(limits or {}))
+    except ValueError as exc:
+        raise CourseError(str(exc)) from None
+    sandbox = config_limits.sandbox if sandbox is None else sandbox
+    if sandbox:
+        from .sandbox import SandboxError, check_can_sandbox
+
+        try:
+            check_can_sandbox()
+        except SandboxError as exc:
+            raise CourseError(
+                f"cannot sandbox the students' kernels: {exc}. Install bubblewrap (Debian/Ubuntu: "
+                "apt-get install bubblewrap) and run as root, or pass --no-sandbox to grade "
+                "without the sandbox (student code then runs with your rights: only for "
+                "submissions you trust)") from None
     cell_limit = float(cell_timeout if cell_timeout is not None else course.cell_timeout())
-    nb_limit = float(notebook_timeout if notebook_timeout is not None else limits.notebook_timeout)
-    per_student = limits.startup_allowance + nb_limit * len(notebooks)
+    nb_limit = float(lim["notebook_timeout"])
+    per_student = config_limits.startup_allowance + nb_limit * len(notebooks)
     backup = backup_gradebook(course)
 
     work = Path(tempfile.mkdtemp(prefix=f"autograder-{assignment}-"))
@@ -295,10 +319,14 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
     make_template(course, template)
     out(f"grading {len(subs)} submission(s) of {assignment} with {jobs} process(es); limits: "
         f"{cell_limit:g} s per cell, {nb_limit:g} s per notebook"
+        + (f"; sandboxed kernels: {lim['memory_mb']} MiB, {lim['cpu_seconds']} CPU s, "
+           f"{lim['max_processes']} processes, files up to {lim['max_file_mb']} MiB, no network"
+           if sandbox else "; NOT SANDBOXED (--no-sandbox): student code runs with your rights")
+        + f"; output kept per cell: {lim['max_output_chars']:,} characters"
         + (f"; gradebook backed up to {backup.name}" if backup else ""))
 
     queue = []
-    for sub in subs:
+    for n, sub in enumerate(subs):
         staged = course.submitted_dir / sub.student / assignment
         problems = stage(sub, staged, notebooks)
         scratch = work / sub.student
@@ -308,6 +336,11 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
             "staged": str(staged), "scratch": str(scratch), "template_db": str(template),
             "cell_timeout": cell_limit, "cells": cells, "problems": problems,
             "result": str(scratch / "result.json"), "log": str(scratch / "worker.log"),
+            "max_output_chars": lim["max_output_chars"],
+            "sandbox": None if not sandbox else {
+                "uid": config_limits.sandbox_uid + n % 1000, "memory_mb": lim["memory_mb"],
+                "cpu_seconds": lim["cpu_seconds"], "max_processes": lim["max_processes"],
+                "max_file_mb": lim["max_file_mb"]},
         })
 
     from .worker import child_main, empty_result

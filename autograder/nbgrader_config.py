@@ -57,6 +57,22 @@ c.GradingLimits.notebook_timeout = 300
 # Added once per student to the limit above, for starting its grading process and kernel.
 c.GradingLimits.startup_allowance = 20
 
+# --- the sandbox around each student's kernel (autograder/sandbox.py, autograder/SECURITY.md) --
+# bubblewrap: no network, a read-only view of the system and the packages, no view of source/,
+# the gradebook or other submissions; an unprivileged user; these setrlimit limits. Each is
+# overridable per run: `grade --memory-mb 3000 --cpu-seconds 120 ...`; `grade --no-sandbox`
+# grades without it (only where bubblewrap cannot be installed, on trusted submissions).
+c.GradingLimits.sandbox = True
+c.GradingLimits.memory_mb = 2048          # RLIMIT_AS of the kernel, MiB (numpy notebooks: < 1 GiB)
+c.GradingLimits.cpu_seconds = 600         # RLIMIT_CPU, all cells together
+c.GradingLimits.max_processes = 256       # RLIMIT_NPROC of the kernel's user (threads count)
+c.GradingLimits.max_file_mb = 64          # RLIMIT_FSIZE, MiB
+c.GradingLimits.max_output_chars = 1_000_000   # per cell; cut while it arrives
+# TensorFlow maps ~2.6 GB of address space for the honest lstm-keras solution (measured: VmPeak
+# 2.64 GB, resident 0.65 GB; in the sandbox it fails to import at 2048 MiB and scores full marks
+# at 3072), so its kernel gets 4096.
+c.GradingLimits.per_assignment = {"lstm-keras": {"memory_mb": 4096}}
+
 # nbgrader scores a test cell zero when it writes anything to stderr, even when every assertion
 # passes. Remove the stderr outputs that are warnings or TensorFlow/absl/CUDA start-up logging
 # before the cells are scored (this preprocessor is disabled unless enabled here).

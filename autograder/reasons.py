@@ -18,6 +18,8 @@ __all__ = ["PREFIX", "cell_reasons", "attach_reasons", "reasons_from_comments", 
 
 #: Every reason line written into a gradebook comment starts with this.
 PREFIX = "Autograder: "
+#: Starts the note that replaces a cell's output past the cap (autograder/execute.py).
+TRUNCATED_NOTE = "[grader: output of this cell cut at"
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TIMEOUT_ERRORS = {"CellTimeoutError", "TimeoutError", "DeadKernelError", "KeyboardInterrupt"}
@@ -39,7 +41,14 @@ def _error_of(cell):
             value = short(out.get("evalue", ""))
             if name in ("CellTimeoutError", "KeyboardInterrupt"):
                 return f"{name}: the cell ran past its time limit and was interrupted"
+            if name == "MemoryError":
+                return f"MemoryError: the cell ran past the kernel's memory limit ({value})"
             return f"{name}: {value}" if value else name
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and TRUNCATED_NOTE in out.get("text", ""):
+            m = re.search(re.escape(TRUNCATED_NOTE) + r" ([\d,]+)", out["text"])
+            return (f"its output was too long: only its first {m.group(1) if m else 'few'} "
+                    "characters were kept")
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
             return f"the cell wrote to stderr (which nbgrader scores as a failure): {short(out.get('text', ''))}"
@@ -79,7 +88,7 @@ def cell_reasons(nb):
             if why is None:
                 continue
             errname = why.split(":", 1)[0]
-            if gid is not None and (utils.is_solution(cell) or errname in _TIMEOUT_ERRORS):
+            if gid is not None:          # a student's cell, or a locked one (setup) that failed
                 found.append((gid, "cell", f"cell {gid}: {why}"))
             elif errname in _TIMEOUT_ERRORS:
                 found.append((None, "cell", f"cell {index + 1}: {why}"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -76,6 +77,47 @@ def _copy_sources(src, dest):
             shutil.copyfile(path, target)
 
 
+def _remove_duplicate_cells(nb):
+    """Keep the first cell of each nbgrader ``grade_id`` (nbgrader fails on a duplicate);
+    return the ids that had copies."""
+    seen, dups, cells = set(), [], []
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid is not None and gid in seen:
+            dups.append(gid)
+            continue
+        seen.add(gid)
+        cells.append(cell)
+    if dups:
+        nb.cells = cells
+        ids = set()
+        for cell in nb.cells:                 # cell ids must be unique too
+            if cell.get("id") in ids:
+                import uuid
+
+                cell["id"] = uuid.uuid4().hex[:8]
+            ids.add(cell.get("id"))
+    return list(dict.fromkeys(dups))
+
+
+def _neutralise(sub_dir, culprit, why):
+    """Replace the student's cell ``culprit`` (a grade_id) in the submitted notebooks with one
+    that raises; return True if a solution cell of that id was found."""
+    import nbformat
+
+    done = False
+    for path in sub_dir.glob("*.ipynb"):
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            nbg = cell.get("metadata", {}).get("nbgrader", {})
+            if nbg.get("grade_id") == culprit and nbg.get("solution") and cell.cell_type == "code":
+                cell.source = f"raise RuntimeError({why!r})\n"
+                done = True
+        if done:
+            nbformat.write(nb, str(path))
+    return done
+
+
 def _check_notebooks(sub_dir, expected):
     """Check and tidy the submitted notebooks; return (status per notebook, reasons)."""
     import nbformat
@@ -105,6 +147,11 @@ def _check_notebooks(sub_dir, expected):
             path.unlink()
         else:
             status[name] = "ok"
+            duplicates = _remove_duplicate_cells(nb)
+            if duplicates:
+                nbformat.write(nb, str(path))
+                reasons.append(f"{name}: removed a copy of cell(s) {', '.join(duplicates)} "
+                               "(a graded or locked cell must not be duplicated)")
     for name in strangers:
         (sub_dir / name).unlink()
     return status, reasons
@@ -166,10 +213,36 @@ def run_job(job):
     app = Autograde(coursedir=coursedir, config=config)
     app.force = True
     app.create_student = True
-    outcome = capture_log(app)
-    log_text = outcome.get("log", "") + ("\n" + outcome["error"] if "error" in outcome else "")
+    from .execute import GuardedExecute
+    from .reasons import log_reason
 
     autograded = root / "autograded" / student / assignment
+    for attempt in range(4):
+        ipc_dir = _use_guarded_execute(app, job, sub_dir, course.source_dir / assignment)
+        try:
+            outcome = capture_log(app)
+        finally:
+            if ipc_dir:
+                shutil.rmtree(ipc_dir, ignore_errors=True)
+        culprit = GuardedExecute.current_cell
+        missing = [n for n in expected if status[n] == "ok"
+                   and not (autograded / f"{n}.ipynb").is_file()]
+        if not missing or not isinstance(culprit, str) or attempt == 3:
+            break
+        # The kernel died or hung in a student's cell: grade the rest of the notebook with that
+        # cell replaced by an error (it scores what the tests then give, usually zero).
+        log_text = outcome.get("log", "") + "\n" + outcome.get("error", "")
+        what = re.sub(r" \(.*$", "", log_reason(log_text) or "the kernel failed")
+        why = f"the notebook was graded without this cell, which stopped it on a first run: {what}"
+        if not _neutralise(sub_dir, culprit, why):
+            break
+        reasons.append(f"cell {culprit}: {what}; the rest of the notebook was graded without it")
+        GuardedExecute.current_cell = None
+        app = Autograde(coursedir=coursedir, config=config)
+        app.force = True
+        app.create_student = True
+    log_text = outcome.get("log", "") + ("\n" + outcome["error"] if "error" in outcome else "")
+
     notebooks = []
     timestamp = None
     with Gradebook(db_url, course.course_id) as gb:
@@ -194,11 +267,19 @@ def run_job(job):
                 entry["late_penalty"] = sn.late_submission_penalty
                 nb = nbformat.read(str(path), as_version=4)
                 found = cell_reasons(nb)
-                reasons.extend(text for _, _, text in found)
-                lines = attach_reasons(nb, found)
+                own = [r for r in reasons if r.startswith(f"{name}: ")]   # e.g. duplicates
+                failures = _verify(job, assignment, nb, sn)
                 for g in sn.grades:
                     entry["grades"][g.name] = {"auto_score": g.auto_score,
                                                "needs_manual_grade": bool(g.needs_manual_grade)}
+                    if g.name in failures and (g.auto_score or 0) > 0:
+                        entry["grades"][g.name]["auto_score"] = 0.0
+                        found.append((g.name, "test", (
+                            f"test {g.name}: 0/{g.max_score:g} points: it passed inside the "
+                            "notebook but not when checked outside the student's kernel "
+                            f"({failures[g.name]})")))
+                reasons.extend(text for _, _, text in found)
+                lines = attach_reasons(nb, found, own)
                 for c in sn.comments:
                     entry["comments"][c.name] = merge_comment(c.auto_comment, lines.get(c.name, []))
             else:
@@ -218,6 +299,57 @@ def run_job(job):
               "nbgrader_log": log_text[-20000:]}
     _write(job["result"], result)
     return result
+
+
+def _verify(job, assignment, nb, sn):
+    """The outside check of the tests that scored in the kernel (:mod:`autograder.verify`)."""
+    if not any((g.auto_score or 0) > 0 for g in sn.grades):
+        return {}
+    from .execute import GuardedExecute
+    from .reasons import short
+    from .verify import verify_notebook
+
+    try:
+        return verify_notebook(assignment, nb, Path(job["scratch"]) / "kernel",
+                               sandbox_spec=GuardedExecute.sandbox_spec,
+                               timeout=float(job.get("cell_timeout", 60)) * 2 + 30)
+    except Exception as exc:                  # noqa: BLE001 -- fail closed: nothing confirmed
+        from .verify import CHECKS
+
+        if assignment not in CHECKS:
+            return {}
+        why = f"the outside check failed: {type(exc).__name__}: {short(exc)}"
+        return {g.name: why for g in sn.grades}
+
+
+def _use_guarded_execute(app, job, sub_dir, source_dir):
+    """Make ``app`` execute with :class:`autograder.execute.GuardedExecute` (the sandbox when the
+    job asks for it, and the output cap); return the sandbox's socket folder, or None."""
+    from nbgrader.preprocessors import Execute
+
+    from .execute import GuardedExecute
+
+    GuardedExecute.sandbox_spec = None
+    GuardedExecute.max_output_chars = int(job.get("max_output_chars") or 0)
+    app.autograde_preprocessors = [GuardedExecute if p is Execute else p
+                                   for p in app.autograde_preprocessors]
+    box = job.get("sandbox")
+    if not box:
+        return None
+    from .sandbox import SandboxSpec, prepare_dirs, readonly_paths
+
+    kernel_root = Path(job["scratch"]) / "kernel"
+    work = kernel_root / "kernel-work"
+    _copy_sources(source_dir, work)                  # the assignment's data files
+    for item in sub_dir.iterdir():                   # and the student's own files
+        if item.suffix != ".ipynb" and not item.is_symlink():
+            (shutil.copytree if item.is_dir() else shutil.copyfile)(item, work / item.name)
+    work_dir, ipc_dir = prepare_dirs(kernel_root, box["uid"])
+    GuardedExecute.sandbox_spec = SandboxSpec(
+        work_dir=work_dir, ipc_dir=ipc_dir, uid=box["uid"], memory_mb=box["memory_mb"],
+        cpu_seconds=box["cpu_seconds"], max_processes=box["max_processes"],
+        max_file_mb=box["max_file_mb"], readonly=readonly_paths())
+    return ipc_dir
 
 
 def _write(path, result):
