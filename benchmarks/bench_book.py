@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,8 @@ NOTEBOOK_BUDGET_S = 60
 BUILD_BUDGET_S = 300
 EXECUTED = re.compile(r"(\S+\.ipynb): Executed notebook in ([\d.]+) seconds")
 CACHED = re.compile(r"(\S+\.ipynb): Using cached notebook")
+#: CPU seconds (user + system) of each build and everything it ran (the kernels included).
+CPU_SECONDS: list[float] = []
 
 
 def build(out: Path, toc: Path | None = None) -> tuple[float, str, int]:
@@ -50,9 +53,12 @@ def build(out: Path, toc: Path | None = None) -> tuple[float, str, int]:
     env.pop("LSTM_BOOK_EXECUTE", None)  # the configured mode: cache
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return seconds, f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}", proc.returncode
 
 
@@ -80,6 +86,7 @@ def main(argv=None) -> int:
                         help="another table of contents (default: the book's _toc.yml)")
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     out = Path(tempfile.mkdtemp(prefix="bench_book_"))
     try:
         fresh_s, fresh_log, fresh_rc = build(out, args.toc)
@@ -103,7 +110,9 @@ def main(argv=None) -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "toc": str(args.toc or "_toc.yml"),
+        "load_average_1min_before": round(load_before, 2),
         "fresh_build_s": round(fresh_s, 1),
+        "fresh_build_cpu_s": round(CPU_SECONDS[0], 1),
         "rebuild_unchanged_s": round(again_s, 1),
         "rebuild_exit_code": again_rc,
         "rebuild_executed": rebuilt_executed,
@@ -118,9 +127,11 @@ def main(argv=None) -> int:
         ],
     }
 
-    print(f"book build on {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"book build on {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"load average {load_before:.2f} before the run (other work slows every number)")
     print(f"{'fresh full build (every notebook executed)':<46} {fresh_s:8.1f} s"
           f"   budget {BUILD_BUDGET_S} s: {'ok' if fresh_s <= BUILD_BUDGET_S else 'OVER'}")
+    print(f"{'  CPU time of that build (kernels included)':<46} {CPU_SECONDS[0]:8.1f} s")
     print(f"{'rebuild, nothing changed':<46} {again_s:8.1f} s"
           f"   executed {len(rebuilt_executed)}, from cache {len(rebuilt_cached)}, exit {again_rc}")
     print(f"{'time executing notebooks (sum)':<46} {sum(executed.values()):8.1f} s"
