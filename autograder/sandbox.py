@@ -147,12 +147,13 @@ def bwrap_argv(spec, command, bwrap=None):
     argv = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session",
             "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP",
-            "--clearenv", "--tmpfs", "/", "--dir", "/tmp", "--tmpfs", "/tmp",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", HOME]
+            "--clearenv", "--tmpfs", "/", "--perms", "1777", "--tmpfs", "/tmp",
+            "--proc", "/proc", "--dev", "/dev", "--perms", "0755", "--dir", "/home",
+            "--perms", "1777", "--tmpfs", HOME]
     for name in ("lib", "lib64", "bin", "sbin"):
         if os.path.islink(f"/{name}"):
             argv += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
-    made = {"/", "/tmp", "/proc", "/dev", HOME}
+    made = {"/", "/tmp", "/proc", "/dev", "/home", HOME}
     for path in [*spec.readonly, spec.ipc_dir]:
         # bwrap would make the missing parents private (0700): make them traversable
         for parent in reversed(Path(path).parents):
