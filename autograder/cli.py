@@ -89,6 +89,9 @@ def build_parser():
                    help="grade only this student (repeatable)")
     p.add_argument("--keep-scratch", action="store_true",
                    help="keep each student's scratch course and worker log (for debugging)")
+    p.add_argument("--resume", action="store_true",
+                   help="skip students whose very submission is already graded with the same "
+                        "tests and limits (to finish a run that was interrupted)")
     s = p.add_argument_group(
         "sandbox", "Each student's kernel runs in a bubblewrap sandbox (no network, read-only "
         "system, no view of source/ or the gradebook) as an unprivileged user, under these "
@@ -179,7 +182,7 @@ def main(argv=None):
                   cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                   student_pattern=args.student_pattern, students=args.student,
                   keep_scratch=args.keep_scratch, out=lambda s: print(s, flush=True),
-                  sandbox=False if args.no_sandbox else None,
+                  sandbox=False if args.no_sandbox else None, resume=args.resume,
                   limits={"memory_mb": args.memory_mb, "cpu_seconds": args.cpu_seconds,
                           "max_processes": args.max_processes, "max_file_mb": args.max_file_mb,
                           "max_output_chars": args.max_output_chars})

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -104,6 +105,52 @@ def backup_gradebook(course):
         src.close()
         dst.close()
     return target
+
+
+# --------------------------------------------------------------------------- the journal
+def journal_path(course):
+    """``grading-journal.json`` in the course root: which submission of each student is merged."""
+    return course.root / "grading-journal.json"
+
+
+def load_journal(course):
+    try:
+        return json.loads(journal_path(course).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def record_journal(course, assignment, student, fingerprint):
+    """Note (atomically) that ``student``'s submission ``fingerprint`` is in the gradebook."""
+    journal = load_journal(course)
+    journal.setdefault(assignment, {})[student] = fingerprint
+    tmp = journal_path(course).with_suffix(".tmp")
+    tmp.write_text(json.dumps(journal, indent=1, sort_keys=True))
+    os.replace(tmp, journal_path(course))
+
+
+def _in_gradebook(course, assignment, student):
+    from nbgrader.api import MissingEntry
+
+    with course.gradebook() as gb:
+        try:
+            gb.find_submission(assignment, student)
+            return True
+        except MissingEntry:
+            return False
+
+
+def fingerprint(course, assignment, staged, settings):
+    """A hash of what decides a student's grade: the staged submission, the assignment's
+    source notebooks (tests) and the grading settings."""
+    import hashlib
+
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for base in (Path(staged), course.source_dir / assignment):
+        if base.is_dir():
+            for path in sorted(p for p in base.rglob("*") if p.is_file()):
+                h.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- merging
@@ -245,7 +292,7 @@ def _cleanup_family(running):
 
 def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_timeout=None,
           student_pattern=None, students=None, keep_scratch=False, out=print, sandbox=None,
-          limits=None):
+          limits=None, resume=False):
     """Autograde every submission of ``assignment`` in ``submissions``.
 
     Parameters
@@ -270,6 +317,9 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
     limits : dict, optional
         Overrides of ``GradingLimits`` (``memory_mb``, ``cpu_seconds``, ``max_processes``,
         ``max_file_mb``, ``max_output_chars``); None values are ignored.
+    resume : bool, optional
+        Skip a student whose very submission is already in the gradebook, graded with the
+        same tests and settings (``grading-journal.json``): to finish a run that was stopped.
     out : callable, optional
         Prints a line.
 
@@ -325,10 +375,16 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
         + f"; output kept per cell: {lim['max_output_chars']:,} characters"
         + (f"; gradebook backed up to {backup.name}" if backup else ""))
 
-    queue = []
+    queue, skipped = [], []
+    journal = load_journal(course).get(assignment, {}) if resume else {}
+    settings = {"cell_timeout": cell_limit, "limits": lim, "sandbox": bool(sandbox)}
     for n, sub in enumerate(subs):
         staged = course.submitted_dir / sub.student / assignment
         problems = stage(sub, staged, notebooks)
+        fp = fingerprint(course, assignment, staged, dict(settings, problems=problems))
+        if resume and journal.get(sub.student) == fp and _in_gradebook(course, assignment, sub.student):
+            skipped.append(sub.student)
+            continue
         scratch = work / sub.student
         scratch.mkdir()
         queue.append({
@@ -336,7 +392,7 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
             "staged": str(staged), "scratch": str(scratch), "template_db": str(template),
             "cell_timeout": cell_limit, "cells": cells, "problems": problems,
             "result": str(scratch / "result.json"), "log": str(scratch / "worker.log"),
-            "max_output_chars": lim["max_output_chars"],
+            "max_output_chars": lim["max_output_chars"], "fingerprint": fp,
             "sandbox": None if not sandbox else {
                 "uid": config_limits.sandbox_uid + n % 1000, "memory_mb": lim["memory_mb"],
                 "cpu_seconds": lim["cpu_seconds"], "max_processes": lim["max_processes"],
@@ -346,7 +402,15 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
     from .worker import child_main, empty_result
 
     ctx = multiprocessing.get_context("fork")
-    running, rows, total = [], [], len(queue)
+    running, rows, total = [], [], len(queue) + len(skipped)
+    for student in skipped:
+        with course.gradebook() as gb:
+            row = summary_row(gb, assignment, student)
+        row["seconds"] = "-"
+        rows.append(row)
+        out(f"[{len(rows):{len(str(total))}d}/{total}] {student:<16} "
+            f"{row['auto']:>5}/{row['of']:<4} auto  skipped: graded already with this submission "
+            "(--resume)")
     started_all = time.perf_counter()
 
     def finish(r, killed):
@@ -375,6 +439,8 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
                                         f"{type(exc).__name__}: {short(exc)}"])
             row = merge_result(course, result)
             install_autograded(course, result, None)
+        if not killed:                          # a killed run is worth grading again
+            record_journal(course, job["assignment"], job["student"], job["fingerprint"])
         row["seconds"] = f"{seconds:.1f}"
         rows.append(row)
         out(f"[{len(rows):{len(str(total))}d}/{total}] {row['student']:<16} "

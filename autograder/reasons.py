@@ -88,7 +88,9 @@ def cell_reasons(nb):
             if why is None:
                 continue
             errname = why.split(":", 1)[0]
-            if gid is not None:          # a student's cell, or a locked one (setup) that failed
+            failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+            if gid is not None and (utils.is_solution(cell) or failed):
+                # a student's cell, or a locked one (the set-up) that stopped with an error
                 found.append((gid, "cell", f"cell {gid}: {why}"))
             elif errname in _TIMEOUT_ERRORS:
                 found.append((None, "cell", f"cell {index + 1}: {why}"))

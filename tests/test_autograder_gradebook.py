@@ -6,6 +6,7 @@ All on ``lstm-from-scratch`` (NumPy only, a few seconds a student), in a throw-a
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -83,6 +84,17 @@ def _merged(db):
         return 0
 
 
+def test_resume_grades_again_what_changed(course, tmp_path):
+    """--resume skips a student only if their submission, the tests and the limits are the same."""
+    root, subs, _ = course
+    run_cli("grade", A, subs, "--course", root)
+    out = run_cli("grade", A, subs, "--course", root, "--resume").stdout
+    assert len(re.findall(r"skipped: graded already", out)) == 3
+    out = run_cli("grade", A, subs, "--course", root, "--resume", "--cell-timeout", 59).stdout
+    assert "skipped" not in out, "other limits: graded again"
+    assert {s: r["code"] for s, r in gradebook_rows(root, A).items()} == EXPECTED
+
+
 def test_a_run_killed_half_way_and_started_again_grades_everyone_once(course, tmp_path):
     root, subs, work = course
     fresh = copy_course(tmp_path / "course")
@@ -108,7 +120,10 @@ def test_a_run_killed_half_way_and_started_again_grades_everyone_once(course, tm
     assert 1 <= len(merged) < 3, f"the run was killed after {len(merged)} student(s)"
     check_gradebook_integrity(fresh)
 
-    run_cli("grade", A, subs, "--course", fresh)            # started again
+    again = run_cli("grade", A, subs, "--course", fresh, "--resume").stdout   # started again
+    skipped = re.findall(r"^\[\d/3\] (\S+) .*skipped: graded already", again, re.M)
+    assert sorted(skipped) == sorted(merged), again        # what was merged is not graded twice
+    assert len(re.findall(r"^\[\d/3\] ", again, re.M)) == 3
     rows = gradebook_rows(fresh, A)
     assert {s: r["code"] for s, r in rows.items()} == EXPECTED
     check_gradebook_integrity(fresh)                          # one submission each, nothing torn
