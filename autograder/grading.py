@@ -109,8 +109,10 @@ def backup_gradebook(course):
 
 # --------------------------------------------------------------------------- the journal
 def journal_path(course):
-    """``grading-journal.json`` in the course root: which submission of each student is merged."""
-    return course.root / "grading-journal.json"
+    """``gradebook.db.journal.json`` beside the gradebook: which submission of each student is
+    merged (ignored by git, like the gradebook)."""
+    db = course.db_path or course.root / "gradebook.db"
+    return db.with_name(db.name + ".journal.json")
 
 
 def load_journal(course):
@@ -319,7 +321,7 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
         ``max_file_mb``, ``max_output_chars``); None values are ignored.
     resume : bool, optional
         Skip a student whose very submission is already in the gradebook, graded with the
-        same tests and settings (``grading-journal.json``): to finish a run that was stopped.
+        same tests and settings (``gradebook.db.journal.json``): to finish a run that was stopped.
     out : callable, optional
         Prints a line.
 

@@ -105,7 +105,8 @@ def test_a_run_killed_half_way_and_started_again_grades_everyone_once(course, tm
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while _merged(fresh / "gradebook.db") < 1:
+        journal = fresh / "gradebook.db.journal.json"       # written right after each merge
+        while not (journal.is_file() and _merged(fresh / "gradebook.db") >= 1):
             assert proc.poll() is None, "the run ended before it could be killed"
             assert time.monotonic() < deadline, "no student was merged within 120 s"
             time.sleep(0.05)
