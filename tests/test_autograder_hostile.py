@@ -113,7 +113,8 @@ def _attacks(sol, course_root, canary, port):
         "i-read-secrets": (dict(sol, **{"quick-check-code": qc + (
             "\n\nimport glob, os\n"
             "copies = glob.glob('/tmp/autograder-*/*/course/gradebook.db')\n"
-            f"print('FOUND', copies, [p for p in ['{db}', '{source_nb}'] if os.path.exists(p)])\n"
+            f"print('FOUND', copies, [p for p in ['{db}', '{source_nb}'] if os.path.exists(p)], "
+            "[p for p in os.listdir('/tmp') if p.startswith('autograder-')])\n"
             f"print(open('{source_nb}').read())\n")}), 11, [], ["FileNotFoundError"]),
         "j-write-delete": (dict(sol, **{"quick-check-code": qc + (
             f"\n\nimport os\ntry:\n    os.remove('{canary}')\nexcept OSError as e:\n    print(e)\n"
@@ -244,9 +245,10 @@ def test_no_harm_done_outside_the_sandbox(batch):
         nb = read_nb(batch.root / "autograded" / student / A / f"{A}.ipynb")
         printed = json.dumps([c.get("outputs", []) for c in nb.cells])
         assert "BEGIN HIDDEN TESTS" not in printed and "918273" not in printed, "a hidden test leaked"
-    found = next(line for line in (batch.root / "autograded" / "i-read-secrets" / A / f"{A}.ipynb")
-                 .read_text().splitlines() if "FOUND" in line)
-    assert "FOUND [] []" in found, f"the kernel could see the gradebook or the sources: {found}"
+    nb = read_nb(batch.root / "autograded" / "i-read-secrets" / A / f"{A}.ipynb")
+    found = next(line for c in nb.cells for o in c.get("outputs", [])
+                 for line in o.get("text", "").splitlines() if line.startswith("FOUND"))
+    assert "FOUND [] [] []" in found, f"the kernel could see the gradebook or the sources: {found}"
 
 
 def test_output_is_capped_before_it_is_stored(batch):
