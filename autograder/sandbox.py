@@ -217,6 +217,33 @@ def check_can_sandbox():
     if os.geteuid() != 0:
         raise SandboxError("the sandbox switches the kernel to an unprivileged user, which "
                            "needs root")
+    problem = _probe(find_bwrap())
+    if problem:
+        raise SandboxError(f"bubblewrap cannot build the sandbox here: {problem}")
+
+
+_PROBED = {}
+
+
+def _probe(bwrap):
+    """Run ``true`` in a sandbox once per process; return why it failed, or None."""
+    if bwrap not in _PROBED:
+        import subprocess
+
+        root = tempfile.mkdtemp(prefix="agk-probe-")
+        try:
+            work, ipc = prepare_dirs(root, 61000)
+            spec = SandboxSpec(work_dir=work, ipc_dir=ipc, readonly=readonly_paths())
+            proc = subprocess.run(bwrap_argv(spec, ["/bin/sh", "-c", "true"], bwrap=bwrap),
+                                  capture_output=True, text=True, timeout=30)
+            _PROBED[bwrap] = None if proc.returncode == 0 else (
+                proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+            shutil.rmtree(ipc, ignore_errors=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            _PROBED[bwrap] = f"{type(exc).__name__}: {exc}"
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return _PROBED[bwrap]
 
 
 # ------------------------------------------------------------------------- the kernel manager
