@@ -8,7 +8,8 @@ How a run goes:
 3. A template gradebook is made: a copy of the course gradebook with every student removed.
 4. Up to ``jobs`` worker processes run at once (:mod:`autograder.worker`), each on a private
    scratch course with its own copy of the template, so no two processes ever write one SQLite
-   file. A worker that outlives its limit is killed with its kernel.
+   file; each student's kernel runs in the sandbox (:mod:`autograder.sandbox`) under the
+   limits of ``GradingLimits``. A worker that outlives its limit is killed with its kernel.
 5. As each worker ends, this process alone merges its result into the course gradebook, copies
    the autograded notebooks into ``autograded/`` and prints a progress line. A student whose
    submission could not be graded still gets a row: zero for what could not be graded, and why.

@@ -202,5 +202,6 @@ def log_reason(log_text):
         best = ("a cell ran past its time limit and the kernel did not respond to the interrupt "
                 f"({best})")
     elif best and best.startswith("DeadKernelError"):
-        best = f"the kernel died while running the notebook ({best})"
+        best = ("the kernel died while running the notebook: it exited, or ran past its memory or "
+                f"CPU-time limit ({best})")
     return best

@@ -6,15 +6,20 @@ The parent (:mod:`autograder.grading`) starts one worker process per student. Th
    gradebook that holds the assignment and no students, and the student's staged submission;
 2. checks each expected notebook (present? under its own name? valid nbformat JSON?) and
    removes what nbgrader cannot open, so that nbgrader scores it zero as a missing notebook;
-3. runs nbgrader's ``Autograde`` converter on the scratch course (the student's kernel is a
-   child of this process, with nbgrader's per-cell time limit);
-4. reads the grades and comments back from the scratch gradebook, adds the reasons for lost
+3. runs nbgrader's ``Autograde`` converter on the scratch course, with nbgrader's ``Execute``
+   replaced by :class:`autograder.execute.GuardedExecute`: the student's kernel runs in the
+   sandbox (:mod:`autograder.sandbox`; nbgrader and this process stay outside, with the
+   scratch gradebook), and a cell's output is capped while it arrives. If the kernel dies or
+   ignores an interrupt in one of the student's cells, that cell is replaced by one that raises
+   and the notebook is graded again (at most three times), so the rest still earns its points;
+4. confirms outside the kernel every test that scored in it (:mod:`autograder.verify`), and
+   takes the points of a test the kernel was fooled into passing;
+5. reads the grades and comments back from the scratch gradebook, adds the reasons for lost
    points, and writes everything to ``result.json``.
 
 It never touches the course gradebook: the parent merges ``result.json`` into it, one student
 at a time. If the worker hangs or dies, the parent kills it (kernel included) and records zeros
-with the reason. A later sandbox can wrap this process or its kernel without changing the
-parent.
+with the reason.
 """
 
 from __future__ import annotations
