@@ -230,7 +230,7 @@ def _probe(bwrap):
     if bwrap not in _PROBED:
         import subprocess
 
-        root = tempfile.mkdtemp(prefix="agk-probe-")
+        root, ipc = tempfile.mkdtemp(prefix="agk-probe-"), None
         try:
             work, ipc = prepare_dirs(root, 61000)
             spec = SandboxSpec(work_dir=work, ipc_dir=ipc, readonly=readonly_paths())
@@ -238,11 +238,12 @@ def _probe(bwrap):
                                   capture_output=True, text=True, timeout=30)
             _PROBED[bwrap] = None if proc.returncode == 0 else (
                 proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
-            shutil.rmtree(ipc, ignore_errors=True)
         except (OSError, subprocess.SubprocessError) as exc:
             _PROBED[bwrap] = f"{type(exc).__name__}: {exc}"
         finally:
             shutil.rmtree(root, ignore_errors=True)
+            if ipc:
+                shutil.rmtree(ipc, ignore_errors=True)
     return _PROBED[bwrap]
 
 

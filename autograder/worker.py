@@ -348,7 +348,11 @@ def _use_guarded_execute(app, job, sub_dir, source_dir):
     _copy_sources(source_dir, work)                  # the assignment's data files
     for item in sub_dir.iterdir():                   # and the student's own files
         if item.suffix != ".ipynb" and not item.is_symlink():
-            (shutil.copytree if item.is_dir() else shutil.copyfile)(item, work / item.name)
+            if item.is_dir():
+                shutil.copytree(item, work / item.name, symlinks=False, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+            else:
+                shutil.copyfile(item, work / item.name)
     work_dir, ipc_dir = prepare_dirs(kernel_root, box["uid"])
     GuardedExecute.sandbox_spec = SandboxSpec(
         work_dir=work_dir, ipc_dir=ipc_dir, uid=box["uid"], memory_mb=box["memory_mb"],

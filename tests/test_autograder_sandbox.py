@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def _run_inside(tmp_path, code, **limits):
         return subprocess.run(bwrap_argv(spec, [sys.executable, "-c", textwrap.dedent(code)]),
                               capture_output=True, text=True, timeout=60)
     finally:
-        os.rmdir(spec.ipc_dir)
+        shutil.rmtree(spec.ipc_dir, ignore_errors=True)
 
 
 @needs_sandbox
@@ -176,6 +177,7 @@ def test_a_sandboxed_kernel_runs_and_can_be_interrupted(tmp_path):
         finally:
             kc.stop_channels()
             await km.shutdown_kernel(now=True)
+            shutil.rmtree(spec.ipc_dir, ignore_errors=True)
     asyncio.run(main())
 
 
