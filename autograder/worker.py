@@ -327,6 +327,11 @@ def _verify(job, assignment, nb, sn):
         return {g.name: why for g in sn.grades}
 
 
+def _no_links_or_notebooks(folder, names):
+    return [n for n in names if n.endswith(".ipynb") or n == ".ipynb_checkpoints"
+            or os.path.islink(os.path.join(folder, n))]
+
+
 def _use_guarded_execute(app, job, sub_dir, source_dir):
     """Make ``app`` execute with :class:`autograder.execute.GuardedExecute` (the sandbox when the
     job asks for it, and the output cap); return the sandbox's socket folder, or None."""
@@ -349,8 +354,10 @@ def _use_guarded_execute(app, job, sub_dir, source_dir):
     for item in sub_dir.iterdir():                   # and the student's own files
         if item.suffix != ".ipynb" and not item.is_symlink():
             if item.is_dir():
-                shutil.copytree(item, work / item.name, symlinks=False, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+                # symbolic links are dropped, never followed: this process can read what the
+                # student must not (a link to the gradebook would copy it into the sandbox)
+                shutil.copytree(item, work / item.name, symlinks=True, dirs_exist_ok=True,
+                                ignore=_no_links_or_notebooks)
             else:
                 shutil.copyfile(item, work / item.name)
     work_dir, ipc_dir = prepare_dirs(kernel_root, box["uid"])
