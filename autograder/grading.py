@@ -80,14 +80,7 @@ def make_template(course, dest):
 
     if course.db_path is None:
         raise CourseError(f"grade needs an SQLite gradebook; the course uses {course.db_url}")
-    src = sqlite3.connect(str(course.db_path))
-    dst = sqlite3.connect(str(dest))
-    try:
-        with dst:
-            src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    sqlite_copy(course.db_path, dest)
     with Gradebook(f"sqlite:///{dest}", course.course_id) as gb:
         for student in list(gb.students):
             gb.remove_student(student.id)
@@ -98,14 +91,19 @@ def backup_gradebook(course):
     if course.db_path is None or not course.db_path.is_file():
         return None
     target = course.db_path.with_name(course.db_path.name + ".backup")
-    src, dst = sqlite3.connect(str(course.db_path)), sqlite3.connect(str(target))
+    sqlite_copy(course.db_path, target)
+    return target
+
+
+def sqlite_copy(source, dest):
+    """A consistent copy of the SQLite database ``source`` at ``dest`` (SQLite's online backup)."""
+    src, dst = sqlite3.connect(str(source)), sqlite3.connect(str(dest))
     try:
         with dst:
             src.backup(dst)
     finally:
         src.close()
         dst.close()
-    return target
 
 
 # --------------------------------------------------------------------------- the journal
