@@ -8,14 +8,21 @@
 * the output a cell may keep is capped (``GradingLimits.max_output_chars``) *while it arrives*:
   a cell that prints 20 MB, or prints forever until its time limit, costs the grader no more
   memory than the cap, and neither the gradebook nor the feedback ever holds more. A note in
-  the cell's output says what was cut.
+  the cell's output says what was cut;
+* every cell's wall-clock time is measured here, outside the kernel (:attr:`cell_seconds`), and
+  after the cell named by :attr:`export` the kernel is asked to save data for the outside check
+  (:mod:`autograder.verify`: lstm-keras's trained weights) as plain ``.npy`` files.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+import uuid
+from pathlib import Path
 
-from nbclient.util import run_sync
+from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
@@ -42,16 +49,45 @@ class GuardedExecute(Execute):
         super().__init__(*args, **kwargs)
         self._output_used = {}
 
+    #: Wall-clock seconds of each executed cell (grade_id or index), measured by the grader.
+    cell_seconds = {}
+
+    #: ``(grade_id, code, host_folder, kernel_folder)`` or None: after the cell ``grade_id``,
+    #: run ``code`` in the kernel, its ``__EXPORT_FOLDER__`` replaced by a fresh folder under
+    #: ``kernel_folder`` (the same folder as ``host_folder`` seen from outside).
+    export = None
+
+    #: The host folder the last export wrote into (None until one ran).
+    export_dir = None
+
     #: The cell being executed (its nbgrader grade_id, or its index), None between cells: when
     #: the kernel dies or hangs, the worker learns from it which cell did it.
     current_cell = None
 
     async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
-        GuardedExecute.current_cell = (cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                                       or cell_index)
+        name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or cell_index
+        GuardedExecute.current_cell = name
+        started = time.monotonic()
         result = await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+        GuardedExecute.cell_seconds[name] = time.monotonic() - started
+        if self.export is not None and name == self.export[0] and cell.cell_type == "code":
+            await self._export()              # a kernel that dies here is blamed on this cell
         GuardedExecute.current_cell = None
         return result
+
+    async def _export(self, timeout=30):
+        """Ask the kernel to run the export code into a folder no earlier cell could know."""
+        _, code, host, inside = self.export
+        folder = f".autograder-export-{uuid.uuid4().hex}"
+        msg_id = self.kc.execute(code.replace("__EXPORT_FOLDER__", repr(f"{inside}/{folder}")),
+                                 silent=True, store_history=False, allow_stdin=False)
+        try:
+            reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), timeout)
+        except asyncio.TimeoutError:
+            await ensure_async(self.km.interrupt_kernel())
+            reply = None
+        if reply and reply.get("content", {}).get("status") == "ok":
+            GuardedExecute.export_dir = str(Path(host) / folder)
 
     execute_cell = run_sync(async_execute_cell)     # nbclient binds its own at class creation
 

@@ -17,25 +17,60 @@ in the kernel, the worker confirms the verdict without trusting that kernel:
    inputs.
 
 A test whose outside check fails scores zero, with the reason. A test that failed in the kernel
-stays failed (the outside check never adds points). The cells that only the kernel can check
-(lstm-keras's model and its training) are not confirmed outside: see ``autograder/SECURITY.md``.
+stays failed (the outside check never adds points).
+
+lstm-keras's model and its training are confirmed the same way, by what they compute:
+
+* ``build_model`` is called in the runner for new sizes, given random weights, and run on
+  random inputs; its outputs and the names of its optimizer and loss come back as plain
+  arrays, and the outputs must equal ``lstm_core``'s LSTM followed by a dense layer with
+  those weights;
+* the trained ``model`` cannot be retrained outside in the time a student is graded, so right
+  after the training cell the grader asks the kernel to save ``model.get_weights()`` as
+  ``.npy`` files (:data:`KERNEL_EXPORTS`, run by :class:`autograder.execute.GuardedExecute`);
+  the worker reads them without following links or loading pickles and forecasts a fresh
+  stretch of the series with ``lstm_core``: whatever arrays a kernel writes, they are judged
+  as the weights of the assignment's model. The training cell's time is the grader's own
+  clock's, not the notebook's ``train_seconds``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CHECKS", "verify_notebook", "VERIFY_SEED"]
+__all__ = ["CHECKS", "KERNEL_EXPORTS", "verify_notebook", "VERIFY_SEED"]
 
 #: Seeds of the outside check's inputs (not in any notebook).
 VERIFY_SEED = 20260611
+
+#: lstm-keras's window and training budget (``TIME_STEPS`` and ``TRAIN_BUDGET_SECONDS`` in its
+#: locked data cell), and the slack the grader's clock allows for the messages around the cell.
+TIME_STEPS, TRAIN_BUDGET_SECONDS, TRAIN_CLOCK_SLACK = 20, 20, 1.0
+
+_EXPORT_TRAINED_MODEL = """
+def _autograder_export(folder):
+    import os
+    import numpy
+    os.makedirs(folder)
+    for k, w in enumerate(model.get_weights()):
+        numpy.save(os.path.join(folder, f"{k}.npy"), numpy.asarray(w, dtype="float32"),
+                   allow_pickle=False)
+_autograder_export(__EXPORT_FOLDER__)
+del _autograder_export
+"""
+
+#: assignment -> (the grade_id of the cell after which the kernel saves data, the code that saves
+#: it into the folder ``__EXPORT_FOLDER__``, the tests whose outside check reads it)
+KERNEL_EXPORTS = {"lstm-keras": ("train", _EXPORT_TRAINED_MODEL, ["test-beats-baseline"])}
 
 
 def _sigmoid(z):
@@ -114,6 +149,7 @@ def _scratch_cases(rng):
 
 def _keras_cases(rng):
     import lstm_core.tasks
+    import lstm_core.trainer
 
     s2, s1 = rng.normal(size=(37, 3)), rng.normal(size=29)
     out = []
@@ -129,7 +165,85 @@ def _keras_cases(rng):
                         recipe="call", function="lstm_output_shapes", kind="list",
                         inputs=[np.array(v) for v in (N, T, D, H, int(rs), int(st))],
                         ints=[0, 1, 2, 3, 4, 5], expected=[np.array(s) for s in shapes]))
+    for k, (T, F, units, N, steps) in enumerate([(None, 10, None, 2, 13), (7, 3, 5, 4, 7)]):
+        H = units or 64
+        weights = [0.3 * rng.normal(size=shape) for shape in
+                   [(F, 4 * H), (H, 4 * H), (4 * H,), (H, 1), (1,)]]
+        x = rng.normal(size=(N, steps, F))
+        params = dict(zip(lstm_core.trainer.PARAM_NAMES, weights), cell="lstm")
+        out.append(dict(name=f"build_model_{k}", tests=["test-build-model"], recipe="keras_model",
+                        function="build_model", kind="keras_model",
+                        inputs=[np.array(-1 if T is None else T), np.array(F),
+                                np.array(-1 if units is None else units), x, *weights],
+                        ints=[0, 1, 2], rtol=1e-4, atol=1e-5,
+                        expected=[lstm_core.trainer.predict(params, x), {"adam"},
+                                  {"mse", "mean_squared_error", "meansquarederror"}]))
     return out
+
+
+def _sine_stretch(rng, size=400, period=25):
+    """A stretch of lstm-keras's series (a noisy sine wave) at a random phase."""
+    steps = np.arange(size) + int(rng.integers(0, period))
+    return (np.sin(2 * np.pi * steps / period) + 0.1 * rng.standard_normal(size)).astype("float32")
+
+
+def _read_exported(folder, limit=16, max_bytes=64 * 2**20):
+    """The arrays ``0.npy, 1.npy, ...`` a kernel saved in ``folder`` (never a link, never a
+    pickle, never more than ``limit`` files of ``max_bytes``)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW
+    dir_fd = os.open(folder, flags | os.O_DIRECTORY)
+    try:
+        names = [n for n in os.listdir(dir_fd) if re.fullmatch(r"\d+\.npy", n)]
+        if len(names) > limit or sorted(names, key=lambda n: int(n[:-4])) != [
+                f"{k}.npy" for k in range(len(names))]:
+            raise ValueError(f"unexpected files {sorted(names)[:5]}")
+        arrays = []
+        for name in sorted(names, key=lambda n: int(n[:-4])):
+            fd = os.open(name, flags, dir_fd=dir_fd)
+            with os.fdopen(fd, "rb") as fh:
+                info = os.fstat(fh.fileno())
+                if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+                    raise ValueError(f"{name} is not a plain file of at most {max_bytes} bytes")
+                arrays.append(np.load(fh, allow_pickle=False))
+        return arrays
+    finally:
+        os.close(dir_fd)
+
+
+def _judge_trained_model(export_dir, seconds, rng):
+    """None if lstm-keras's trained model (its exported weights) beats the persistence
+    baseline on a fresh stretch of the series and trained within the budget, else why not."""
+    import lstm_core.tasks
+    import lstm_core.trainer
+
+    if seconds is None:
+        return "the training cell did not run"
+    if seconds > TRAIN_BUDGET_SECONDS + TRAIN_CLOCK_SLACK:
+        return (f"the training cell took {seconds:.1f} s by the grader's clock, more than the "
+                f"{TRAIN_BUDGET_SECONDS} s allowed")
+    if export_dir is None:
+        return "no trained `model` whose weights could be read after the training cell"
+    try:
+        weights = _read_exported(export_dir)
+    except (OSError, ValueError) as exc:
+        return f"the trained model's weights could not be read ({str(exc)[:120]})"
+    if len(weights) != 5 or any(w.dtype.kind != "f" for w in weights):
+        return (f"model.get_weights() gave {len(weights)} array(s); the assignment's model "
+                "(an LSTM, then Dense(1)) has 5 float arrays")
+    params = dict(zip(lstm_core.trainer.PARAM_NAMES, (w.astype(float) for w in weights)),
+                  cell="lstm")
+    X, y = lstm_core.tasks.make_windows(_sine_stretch(rng), TIME_STEPS)
+    try:
+        pred = lstm_core.trainer.predict(params, X)
+    except ValueError as exc:
+        return f"the weights are not those of an LSTM then Dense(1) on one feature: {exc}"
+    mse = float(np.mean((pred - y) ** 2))
+    persistence = float(np.mean((X[:, -1, :] - y) ** 2))
+    if not np.isfinite(mse) or mse > 0.5 * persistence:
+        return (f"an LSTM and Dense(1) with the model's weights, computed by lstm_core, have MSE "
+                f"{mse:.4f} on a fresh stretch of the series, more than half the persistence "
+                f"baseline's {persistence:.4f}")
+    return None
 
 
 #: assignment -> function of a numpy Generator giving the cases (each names the tests it confirms)
@@ -181,17 +295,23 @@ def _judge(case, out_dir):
         return f"returned {len(files)} value(s), expected {len(want)}"
     for k, (f, w) in enumerate(zip(files, want)):
         got = np.load(f, allow_pickle=False)
+        if isinstance(w, set):                  # one of these names, any case
+            if got.dtype.kind != "U" or str(got).strip().lower() not in w:
+                return f"value {k} is {str(got)[:40]!r}, expected one of {sorted(w)}"
+            continue
         if got.dtype.kind not in "fiub":
             return f"value {k} is not numeric"
         w = np.asarray(w, dtype=float)
         if got.shape != w.shape:
             return f"value {k} has shape {got.shape}, expected {w.shape}"
-        if not np.all(np.isfinite(got)) or not np.allclose(got, w, rtol=1e-6, atol=1e-9):
+        if not np.all(np.isfinite(got)) or not np.allclose(
+                got, w, rtol=case.get("rtol", 1e-6), atol=case.get("atol", 1e-9)):
             return f"value {k} is wrong"
     return None
 
 
-def verify_notebook(assignment, nb, scratch, sandbox_spec=None, timeout=60):
+def verify_notebook(assignment, nb, scratch, sandbox_spec=None, timeout=60, export_dir=None,
+                    cell_seconds=None):
     """Confirm outside the kernel the tests of ``nb`` (an autograded notebook).
 
     Parameters
@@ -206,6 +326,10 @@ def verify_notebook(assignment, nb, scratch, sandbox_spec=None, timeout=60):
         subprocess (``--no-sandbox``).
     timeout : float
         Seconds for the runner.
+    export_dir : path-like, optional
+        The folder the kernel saved :data:`KERNEL_EXPORTS`'s data into, None if it did not.
+    cell_seconds : dict, optional
+        Each cell's wall-clock seconds (grade_id -> seconds), measured by the grader.
 
     Returns
     -------
@@ -265,4 +389,10 @@ def verify_notebook(assignment, nb, scratch, sandbox_spec=None, timeout=60):
         if why:
             for test in case["tests"]:
                 failures.setdefault(test, f"{case['function']}: {why}")
+    if assignment in KERNEL_EXPORTS:
+        after, _, tests = KERNEL_EXPORTS[assignment]
+        why = _judge_trained_model(export_dir, (cell_seconds or {}).get(after),
+                                   np.random.default_rng(VERIFY_SEED + 1))
+        for test in tests if why else []:
+            failures.setdefault(test, f"model: {why}")
     return failures

@@ -68,6 +68,14 @@ def _call(ns, case, args):
         rest = list(args[k:])
         out = back(*rest[:case["backward_args"]], fwd[2], *rest[case["backward_args"]:])
         return _arrays(out, "tuple")
+    if recipe == "keras_model":                 # build(time_steps, features[, units]), weights, run
+        steps, features, units = args[:3]
+        model = fn(None if steps < 0 else steps, features, *([units] if units >= 0 else []))
+        model.set_weights([np.asarray(w, dtype="float32") for w in args[4:]])
+        out = np.asarray(model(np.asarray(args[3], dtype="float32")), dtype=float)
+        loss = getattr(model, "loss", None)
+        return [out, np.array(type(getattr(model, "optimizer", None)).__name__),
+                np.array(loss if isinstance(loss, str) else type(loss).__name__)]
     raise ValueError(f"unknown recipe {recipe}")
 
 

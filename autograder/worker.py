@@ -317,7 +317,9 @@ def _verify(job, assignment, nb, sn):
     try:
         return verify_notebook(assignment, nb, Path(job["scratch"]) / "kernel",
                                sandbox_spec=GuardedExecute.sandbox_spec,
-                               timeout=float(job.get("cell_timeout", 60)) * 2 + 30)
+                               timeout=float(job.get("cell_timeout", 60)) * 2 + 30,
+                               export_dir=GuardedExecute.export_dir,
+                               cell_seconds=GuardedExecute.cell_seconds)
     except Exception as exc:                  # noqa: BLE001 -- fail closed: nothing confirmed
         from .verify import CHECKS
 
@@ -339,16 +341,23 @@ def _use_guarded_execute(app, job, sub_dir, source_dir):
 
     from .execute import GuardedExecute
 
+    from .verify import KERNEL_EXPORTS
+
     GuardedExecute.sandbox_spec = None
     GuardedExecute.max_output_chars = int(job.get("max_output_chars") or 0)
+    GuardedExecute.cell_seconds, GuardedExecute.export_dir = {}, None
+    export = KERNEL_EXPORTS.get(job["assignment"])
     app.autograde_preprocessors = [GuardedExecute if p is Execute else p
                                    for p in app.autograde_preprocessors]
     box = job.get("sandbox")
-    if not box:
-        return None
-    from .sandbox import SandboxSpec, prepare_dirs, readonly_paths
-
     kernel_root = Path(job["scratch"]) / "kernel"
+    if not box:
+        folder = kernel_root / "export"
+        folder.mkdir(parents=True, exist_ok=True)
+        GuardedExecute.export = export and (export[0], export[1], str(folder), str(folder))
+        return None
+    from .sandbox import WORK, SandboxSpec, prepare_dirs, readonly_paths
+
     work = kernel_root / "kernel-work"
     _copy_sources(source_dir, work)                  # the assignment's data files
     for item in sub_dir.iterdir():                   # and the student's own files
@@ -361,6 +370,7 @@ def _use_guarded_execute(app, job, sub_dir, source_dir):
             else:
                 shutil.copyfile(item, work / item.name)
     work_dir, ipc_dir = prepare_dirs(kernel_root, box["uid"])
+    GuardedExecute.export = export and (export[0], export[1], work_dir, WORK)
     GuardedExecute.sandbox_spec = SandboxSpec(
         work_dir=work_dir, ipc_dir=ipc_dir, uid=box["uid"], memory_mb=box["memory_mb"],
         cpu_seconds=box["cpu_seconds"], max_processes=box["max_processes"],

@@ -150,6 +150,8 @@ def keras_class(course, tmp_path_factory):
     wrong = dict(sol, **{"output-shapes": replaced(
         sol["output-shapes"], "[output, (N, H), (N, H)]", "[output, (N, H)]")})
     loop = dict(sol, **{"to-windows": "while True:\n    pass\n"})
+    # trains nothing, then makes every mean zero: the kernel's test passes, the weights do not
+    fools = dict(sol, **{"train": "model = build_model(TIME_STEPS, 1)\nnp.mean = lambda *a, **k: 0.0\n"})
     subs = work / "submitted"
     write_nbgrader_layout(subs, a, {
         "kim-solution": fill(rel, sol, work / "sol.ipynb"),
@@ -158,6 +160,7 @@ def keras_class(course, tmp_path_factory):
         "ned-json": b"\x00\x01 not json",
         "oli-missing": None,
         "pia-loop": fill(rel, loop, work / "loop.ipynb"),
+        "quin-fools": fill(rel, fools, work / "fools.ipynb"),
     })
     return grade_class(course, a, subs, "--cell-timeout", 30, "--notebook-timeout", 150)
 
@@ -196,6 +199,7 @@ EXPECTED = {
         "ned-json": (0, "all", ["not a valid notebook"]),
         "oli-missing": (0, "all", ["no lstm-keras.ipynb"]),
         "pia-loop": (7, ["test-to-windows"], ["time limit"]),
+        "quin-fools": (6, ["test-beats-baseline"], ["not when checked outside", "persistence baseline"]),
     },
 }
 

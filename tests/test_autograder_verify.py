@@ -1,11 +1,15 @@
 """The outside check (autograder/verify.py) on its own: honest code is confirmed, code that only
-fools the kernel is not. A few seconds per case, no nbgrader run."""
+fools the kernel is not. A few seconds per case, no nbgrader run (lstm-keras's trained model is
+trained here, once, as its solution cell does)."""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -15,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from autograder.sandbox import (  # noqa: E402
     SandboxError, SandboxSpec, check_can_sandbox, readonly_paths,
 )
-from autograder.verify import CHECKS, verify_notebook  # noqa: E402
+from autograder.verify import CHECKS, KERNEL_EXPORTS, verify_notebook  # noqa: E402
+from autograder.verify import _judge_trained_model  # noqa: E402
 
 try:
     check_can_sandbox()
@@ -44,9 +49,80 @@ def _tests(assignment):
             for t in case["tests"]}
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """lstm-keras's notebook run up to its training cell, as the kernel runs it, then the
+    grader's export code: ``(export folder, seconds the training cell took)``."""
+    ns = {}
+    nb = _notebook("lstm-keras")
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
+    for gid in ("setup", "data", "build-model", "train-setup"):
+        exec(cells[gid], ns)
+    started = time.perf_counter()
+    exec(cells["train"], ns)
+    seconds = time.perf_counter() - started
+    folder = tmp_path_factory.mktemp("export") / "weights"
+    after, code, tests = KERNEL_EXPORTS["lstm-keras"]
+    assert (after, tests) == ("train", ["test-beats-baseline"])
+    exec(code.replace("__EXPORT_FOLDER__", repr(str(folder))), ns)
+    return folder, seconds
+
+
 @pytest.mark.parametrize("assignment", ["lesson-exercises", "lstm-from-scratch", "lstm-keras"])
-def test_the_solution_is_confirmed(assignment, tmp_path):
-    assert verify_notebook(assignment, _notebook(assignment), tmp_path, _spec()) == {}
+def test_the_solution_is_confirmed(assignment, tmp_path, request):
+    folder, seconds = request.getfixturevalue("trained") if assignment == "lstm-keras" else (None, 0)
+    assert verify_notebook(assignment, _notebook(assignment), tmp_path, _spec(), export_dir=folder,
+                           cell_seconds={"train": seconds}) == {}
+
+
+def test_the_verify_constants_are_the_notebooks():
+    from autograder.verify import TIME_STEPS, TRAIN_BUDGET_SECONDS
+
+    data = next(c.source for c in _notebook("lstm-keras").cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "data")
+    assert f"TIME_STEPS = {TIME_STEPS} " in data and f"TRAIN_BUDGET_SECONDS = {TRAIN_BUDGET_SECONDS} " in data
+
+
+def test_the_trained_model_is_judged_by_its_weights_and_the_graders_clock(trained, tmp_path):
+    folder, seconds = trained
+    rng = lambda: np.random.default_rng(5)                       # noqa: E731
+    assert _judge_trained_model(folder, seconds, rng()) is None
+    assert "took 25.0 s by the grader's clock" in _judge_trained_model(folder, 25.0, rng())
+    assert "did not run" in _judge_trained_model(folder, None, rng())
+    assert "no trained `model`" in _judge_trained_model(None, seconds, rng())
+    weights = [np.load(folder / f"{k}.npy") for k in range(5)]
+
+    def judged(name, arrays, link=None):
+        d = tmp_path / name
+        d.mkdir()
+        for k, a in enumerate(arrays):
+            np.save(d / f"{k}.npy", a)
+        if link:
+            os.symlink(link, d / f"{len(arrays)}.npy")
+        return _judge_trained_model(d, seconds, rng())
+
+    # an untrained model (what a kernel that fakes np.mean or the predictions really holds)
+    assert "more than half the persistence baseline" in judged("zero", [0 * w for w in weights])
+    assert "gave 4 array(s)" in judged("four", weights[:4])
+    assert "not those of an LSTM" in judged("gru", [weights[0][:, :3], *weights[1:]])
+    # a link the kernel planted (to the gradebook, to /dev/zero) is never followed
+    assert "could not be read" in judged("link", weights[:4], link="/dev/zero")
+    os.symlink(folder, tmp_path / "dir-link")
+    assert "could not be read" in _judge_trained_model(tmp_path / "dir-link", seconds, rng())
+
+
+def test_a_model_that_only_fools_the_kernel_is_not_confirmed(tmp_path):
+    """build_model returns a GRU with its class patched to look like an LSTM in the kernel."""
+    gru = ("def build_model(time_steps, features, units=64):\n"
+           "    keras.layers.LSTM = keras.layers.GRU\n"
+           "    model = keras.Sequential([keras.Input(shape=(time_steps, features)),\n"
+           "                              keras.layers.GRU(units), keras.layers.Dense(1)])\n"
+           "    model.compile(optimizer='adam', loss='mse')\n"
+           "    return model\n")
+    failures = verify_notebook("lstm-keras", _notebook("lstm-keras", build_model=gru), tmp_path,
+                               _spec(), cell_seconds={"train": 1.0})
+    assert set(failures) == {"test-build-model", "test-beats-baseline"}, failures
+    assert failures["test-build-model"].startswith("build_model: ")
 
 
 def test_fooling_the_kernel_does_not_fool_the_outside_check(tmp_path):
