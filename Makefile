@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Executes the notebooks that changed since the last build (jupyter-cache; a fresh clone runs them all;
-# LSTM_BOOK_EXECUTE=force runs them all anyway), then puts the graded notebooks into _build/html/graded.
+# LSTM_BOOK_EXECUTE=force runs them all anyway), two at a time (LSTM_BOOK_JOBS=N for another number,
+# see _ext/lstm_book.py), then puts the graded notebooks into _build/html/graded.
 book: $(STAMP)
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	$(BIN)/python -m autograder release

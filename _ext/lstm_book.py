@@ -33,6 +33,18 @@ It does three things the stock Jupyter Book 1 configuration cannot:
    build. That one warning, for that lexer only, is dropped; every other
    highlighting failure still fails the build.
 
+5. **Notebooks executed two at a time.** The ``jupyter-book`` command line
+   always asks Sphinx for one process; this extension raises it to
+   ``LSTM_BOOK_JOBS`` (default: 2, or 1 on a one-core machine), so Sphinx reads
+   the documents, and myst-nb executes their notebooks, in that many forked
+   processes. Sphinx does that only if every extension declares itself safe
+   for parallel reading, else it warns (an error under ``-W``) and reads
+   serially. Two do not declare it: ``sphinx_jupyterbook_latex`` (PDF builds
+   only; ``_config.yml`` leaves it out) and ``sphinx_multitoc_numbering``,
+   which ``sphinx_external_toc`` always loads and which only replaces
+   ``TocTreeCollector.assign_section_numbers``, a step Sphinx runs in the main
+   process after the documents are read: it is declared safe here.
+
 Launch-button URLs can also be set without editing ``_config.yml``:
 ``LSTM_BOOK_BINDERHUB_URL``, ``LSTM_BOOK_COLAB_URL``, ``LSTM_BOOK_JUPYTERHUB_URL``
 (an empty value removes that button).
@@ -53,6 +65,7 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 EXECUTE_ENV = "LSTM_BOOK_EXECUTE"
+JOBS_ENV = "LSTM_BOOK_JOBS"
 EXECUTION_MODES = ("off", "force", "auto", "cache", "inline")
 LAUNCH_ENV = {
     "binderhub_url": "LSTM_BOOK_BINDERHUB_URL",
@@ -83,6 +96,38 @@ def mathjax_source() -> Path:
     if not (es5 / MATHJAX_ENTRY).is_file():
         raise ExtensionError(f"MathJax's {MATHJAX_ENTRY} not found under {es5}")
     return es5
+
+
+def build_jobs() -> int:
+    """Processes that read the book's documents (and execute its notebooks) at once.
+
+    Returns
+    -------
+    jobs : int
+        ``LSTM_BOOK_JOBS`` if set, else 2 (1 on a one-core machine).
+
+    Raises
+    ------
+    ConfigError
+        If ``LSTM_BOOK_JOBS`` is not a positive integer.
+    """
+    value = os.environ.get(JOBS_ENV, "").strip()
+    if not value:
+        return min(2, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{JOBS_ENV}={value!r}: expected a positive integer")
+    return int(value)
+
+
+#: Extensions that keep no per-document state but do not say so (see 5. above).
+PARALLEL_SAFE_UNDECLARED = ("sphinx_multitoc_numbering",)
+
+
+def _declare_parallel_safe(app: Sphinx) -> None:
+    for name in PARALLEL_SAFE_UNDECLARED:
+        ext = app.extensions.get(name)
+        if ext is not None and ext.parallel_read_safe is None:
+            ext.parallel_read_safe = ext.parallel_write_safe = True
 
 
 def _config_inited(app: Sphinx, config: Config) -> None:
@@ -154,11 +199,14 @@ class _TracebackLexingFilter(logging_std.Filter):
 
 
 def setup(app: Sphinx) -> dict:
+    if app.parallel <= 1:                     # `jupyter-book build` passes no -j (see 5. above)
+        app.parallel = build_jobs()
     highlighting_logger = logging_std.getLogger("sphinx.sphinx.highlighting")
     if not any(isinstance(f, _TracebackLexingFilter) for f in highlighting_logger.filters):
         highlighting_logger.addFilter(_TracebackLexingFilter())
     # priority < 500: before myst-nb reads its configuration on builder-inited
     app.connect("config-inited", _config_inited, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("builder-inited", _declare_parallel_safe)
     app.connect("build-finished", _copy_mathjax)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,15 +2,18 @@
 
 For each assignment it makes a class of submissions from the instructor's source
 (half the solution, a quarter the blank release, a quarter the solution with one
-function left blank — partly wrong), copies the course twice, and times
-``python -m autograder grade`` on the class serially and with ``--jobs N``, one
-after the other. It then checks that every student's grades are identical in the
-two gradebooks and that both pass SQLite's integrity check, and prints a table:
-seconds per student, and the parallel run's time as a fraction of the serial one.
+function left blank — partly wrong) and copies the course twice. The class is
+cut into ``--batches`` batches (8 students each for 40 and 5); each batch is
+graded with ``python -m autograder grade`` serially into one copy and with
+``--jobs N`` into the other, back to back, the order alternating from batch to
+batch, so that both contenders see the same machine. It reports the median over
+the batches of the time ratio ``--jobs N / serial``, the seconds per student of
+the serial runs, and checks that every student's grades are identical in the two
+gradebooks and that both pass SQLite's integrity check.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_grading.py [--students 40] [--jobs 2]
+    .venv/bin/python benchmarks/bench_grading.py [--students 40] [--batches 5] [--jobs 2]
         [--assignment lesson-exercises ...] [--json benchmarks/bench_grading.json]
 """
 
@@ -20,7 +23,9 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -65,28 +70,41 @@ def integrity(course):
         return db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-def bench_assignment(assignment, n_students, jobs, workdir):
+def bench_assignment(assignment, n_students, batches, jobs, workdir):
     serial_course = copy_course(Path(workdir) / "serial")
     parallel_course = copy_course(Path(workdir) / "parallel")
     for course in (serial_course, parallel_course):
         run_cli("release", assignment, "--course", course, "--html-dir", Path(workdir) / "html")
     subs = Path(workdir) / "submitted"
     kinds = make_class(serial_course, assignment, n_students, subs)
+    students = sorted(kinds)
 
-    times = {}
-    for name, course, extra in (("serial", serial_course, []),
-                                (f"jobs{jobs}", parallel_course, ["--jobs", str(jobs)])):
-        t0 = time.perf_counter()
-        run_cli("grade", assignment, subs, "--course", course, *extra, timeout=7200)
-        times[name] = time.perf_counter() - t0
+    runs = []                                        # per batch: {"serial": s, "jobsN": s}
+    for k in range(batches):
+        batch = Path(workdir) / f"batch{k}"
+        for student in students[k::batches]:
+            shutil.copytree(subs / student, batch / student)
+        order = [("serial", serial_course, []),
+                 (f"jobs{jobs}", parallel_course, ["--jobs", str(jobs)])]
+        times = {}
+        for name, course, extra in (order if k % 2 == 0 else order[::-1]):
+            t0 = time.perf_counter()
+            run_cli("grade", assignment, batch, "--course", course, *extra, timeout=7200)
+            times[name] = time.perf_counter() - t0
+        runs.append(times)
+        print(f"  {assignment} batch {k + 1}/{batches}: serial {times['serial']:.0f} s, "
+              f"--jobs {jobs} {times[f'jobs{jobs}']:.0f} s", flush=True)
     a, b = gradebook_rows(serial_course, assignment), gradebook_rows(parallel_course, assignment)
     identical = a.keys() == b.keys() and all(a[s]["grades"] == b[s]["grades"] for s in a)
     graded = len(a) == n_students
+    serial = sum(r["serial"] for r in runs)
+    parallel = sum(r[f"jobs{jobs}"] for r in runs)
     return {
-        "assignment": assignment, "students": n_students, "kinds": kinds,
-        "serial_s": times["serial"], "parallel_s": times[f"jobs{jobs}"], "jobs": jobs,
-        "serial_per_student_s": times["serial"] / n_students,
-        "parallel_over_serial": times[f"jobs{jobs}"] / times["serial"],
+        "assignment": assignment, "students": n_students, "batches": batches, "kinds": kinds,
+        "runs": runs, "serial_s": serial, "parallel_s": parallel, "jobs": jobs,
+        "serial_per_student_s": serial / n_students,
+        "parallel_per_student_s": parallel / n_students,
+        "parallel_over_serial": statistics.median(r[f"jobs{jobs}"] / r["serial"] for r in runs),
         "identical_grades": identical, "every_student_graded": graded,
         "integrity": [integrity(serial_course), integrity(parallel_course)],
     }
@@ -95,6 +113,7 @@ def bench_assignment(assignment, n_students, jobs, workdir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--assignment", action="append", choices=ASSIGNMENTS)
     parser.add_argument("--json", default=str(Path(__file__).with_name("bench_grading.json")))
@@ -103,7 +122,7 @@ def main():
     rows = []
     for assignment in args.assignment or ASSIGNMENTS:
         with tempfile.TemporaryDirectory(prefix=f"bench-grading-{assignment}-") as work:
-            row = bench_assignment(assignment, args.students, args.jobs, work)
+            row = bench_assignment(assignment, args.students, args.batches, args.jobs, work)
         rows.append(row)
         print(f"{assignment}: serial {row['serial_s']:.0f} s, --jobs {args.jobs} "
               f"{row['parallel_s']:.0f} s", flush=True)
@@ -117,7 +136,8 @@ def main():
               f"{r['serial_s']:8.0f} | {r['parallel_s']:10.0f} | {r['parallel_over_serial']:5.2f} | "
               f"{str(r['identical_grades'] and r['every_student_graded']):>11} | "
               f"{'/'.join(r['integrity'])}")
-    print("ratio = time with --jobs / serial time, both measured in this run")
+    print(f"s/student: serial; ratio = median over {args.batches} batches of the time with "
+          f"--jobs {args.jobs} / the serial time of the same batch, measured back to back")
     with open(args.json, "w") as fh:
         json.dump({"machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
                    "rows": rows}, fh, indent=2)

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -82,6 +83,26 @@ def test_build_succeeds_with_warnings_as_errors_and_forced_execution(book_build)
     assert "build succeeded" in book_build.log
     assert "execution_mode='force'" in book_build.log, "LSTM_BOOK_EXECUTE=force was not applied"
     assert "Using cached notebook" not in book_build.log
+    # _ext/lstm_book.py has Sphinx read, and execute, the documents in two processes, each
+    # announced as a range "first .. last"
+    log = re.sub(r"\x1b\[[0-9;]*m", "", book_build.log)
+    assert "doing serial read" not in log
+    assert re.search(r"reading sources\.\.\. \[ *\d+%\] \S+ \.\. \S+", log), "the documents were read serially"
+
+
+def test_build_jobs_come_from_the_environment(monkeypatch):
+    sys.path.insert(0, str(REPO / "_ext"))
+    import lstm_book
+    from sphinx.errors import ConfigError
+
+    monkeypatch.delenv(lstm_book.JOBS_ENV, raising=False)
+    assert lstm_book.build_jobs() == min(2, os.cpu_count())
+    monkeypatch.setenv(lstm_book.JOBS_ENV, "3")
+    assert lstm_book.build_jobs() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(lstm_book.JOBS_ENV, bad)
+        with pytest.raises(ConfigError, match=f"LSTM_BOOK_JOBS={bad!r}"):
+            lstm_book.build_jobs()
 
 
 def test_every_notebook_executed_within_budget(book_build):
