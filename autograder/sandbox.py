@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["SandboxError", "SandboxSpec", "find_bwrap", "bwrap_argv", "SandboxKernelManager",
-           "prepare_dirs", "readonly_paths", "PASS_ENV"]
+           "prepare_dirs", "readonly_paths", "course_pythonpath", "PASS_ENV"]
 
 #: Environment variables passed from the worker into the sandbox (everything else is cleared).
 PASS_ENV = ("NBGRADER_EXECUTION", "TF_CPP_MIN_LOG_LEVEL", "OMP_NUM_THREADS",
@@ -124,6 +124,24 @@ def readonly_paths():
     return out
 
 
+def course_pythonpath():
+    """Where the kernel imports ``lstm_core`` and ``autograder`` from: the folders holding the
+    very copies the grader imported (bound read-only by :func:`readonly_paths`), whatever an
+    editable install elsewhere would point the kernel's ``sys.path`` at.
+
+    Returns
+    -------
+    pythonpath : str
+        For ``PYTHONPATH``.
+    """
+    import lstm_core
+
+    import autograder
+
+    folders = [str(Path(m.__file__).resolve().parent.parent) for m in (lstm_core, autograder)]
+    return os.pathsep.join(dict.fromkeys(folders))
+
+
 def bwrap_argv(spec, command, bwrap=None):
     """The command line that runs ``command`` in the sandbox ``spec``.
 
@@ -167,7 +185,7 @@ def bwrap_argv(spec, command, bwrap=None):
     env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
            "HOME": HOME, "USER": "student", "LOGNAME": "student", "TMPDIR": "/tmp",
            "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "Agg", "PYTHONNOUSERSITE": "1",
-           "KERAS_HOME": HOME + "/.keras"}
+           "KERAS_HOME": HOME + "/.keras", "PYTHONPATH": course_pythonpath()}
     env.update({k: os.environ[k] for k in PASS_ENV if k in os.environ})
     env.update(spec.env)
     for k, v in env.items():

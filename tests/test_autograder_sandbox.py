@@ -87,6 +87,7 @@ def test_inside_the_sandbox(tmp_path):
     proc = _run_inside(tmp_path / "box", f"""
         import os, socket, numpy, lstm_core, autograder.guards
         print("uid", os.getuid(), os.getgid())
+        print("imports", lstm_core.__file__, autograder.guards.__file__)
         s = socket.socket(); s.settimeout(2)
         print("net", s.connect_ex(("127.0.0.1", {port})))
         for p in ["{REPO / 'autograder' / 'source'}", "{REPO / 'autograder' / 'nbgrader_config.py'}",
@@ -121,6 +122,8 @@ def test_inside_the_sandbox(tmp_path):
     server.close()
     assert not reached and "net 0" not in out, out + proc.stderr
     assert "uid 61000 61000" in out, out + proc.stderr
+    # the kernel imports the grader's own copies, wherever an editable install points
+    assert f"imports {REPO / 'lstm_core' / '__init__.py'} {REPO / 'autograder' / 'guards.py'}" in out, out
     assert "sees" in out and " True" not in "".join(line for line in out.splitlines() if line.startswith("sees"))
     assert out.count("cannot write") == 3
     home = [line for line in out.splitlines() if line.startswith("home of root")][0]
