@@ -97,6 +97,10 @@ def bench_assignment(assignment, n_students, batches, jobs, workdir):
     a, b = gradebook_rows(serial_course, assignment), gradebook_rows(parallel_course, assignment)
     identical = a.keys() == b.keys() and all(a[s]["grades"] == b[s]["grades"] for s in a)
     graded = len(a) == n_students
+    # a class graded fast but wrong proves nothing: the solutions score full marks, the blanks
+    # zero, the partial ones something in between
+    right = all({"solution": r["code"] == r["max_code"], "blank": r["code"] == 0,
+                 "partial": 0 < r["code"] < r["max_code"]}[kinds[s]] for s, r in a.items())
     serial = sum(r["serial"] for r in runs)
     parallel = sum(r[f"jobs{jobs}"] for r in runs)
     return {
@@ -105,7 +109,7 @@ def bench_assignment(assignment, n_students, batches, jobs, workdir):
         "serial_per_student_s": serial / n_students,
         "parallel_per_student_s": parallel / n_students,
         "parallel_over_serial": statistics.median(r[f"jobs{jobs}"] / r["serial"] for r in runs),
-        "identical_grades": identical, "every_student_graded": graded,
+        "identical_grades": identical, "every_student_graded": graded, "grades_right": right,
         "integrity": [integrity(serial_course), integrity(parallel_course)],
     }
 
@@ -128,13 +132,14 @@ def main():
               f"{row['parallel_s']:.0f} s", flush=True)
 
     header = (f"{'assignment':>18} | {'students':>8} | {'s/student':>9} | {'serial s':>8} | "
-              f"{'--jobs ' + str(args.jobs) + ' s':>10} | {'ratio':>5} | same grades | integrity")
+              f"{'--jobs ' + str(args.jobs) + ' s':>10} | {'ratio':>5} | same grades | right | integrity")
     print(header)
     print("-" * len(header))
     for r in rows:
         print(f"{r['assignment']:>18} | {r['students']:8d} | {r['serial_per_student_s']:9.1f} | "
               f"{r['serial_s']:8.0f} | {r['parallel_s']:10.0f} | {r['parallel_over_serial']:5.2f} | "
               f"{str(r['identical_grades'] and r['every_student_graded']):>11} | "
+              f"{str(r['grades_right']):>5} | "
               f"{'/'.join(r['integrity'])}")
     print(f"s/student: serial; ratio = median over {args.batches} batches of the time with "
           f"--jobs {args.jobs} / the serial time of the same batch, measured back to back")
