@@ -98,9 +98,9 @@ def bench_assignment(assignment, n_students, batches, jobs, workdir):
     identical = a.keys() == b.keys() and all(a[s]["grades"] == b[s]["grades"] for s in a)
     graded = len(a) == n_students
     # a class graded fast but wrong proves nothing: the solutions score full marks, the blanks
-    # zero, the partial ones something in between
+    # zero, the partial ones (one answer left blank, perhaps a written one) more than zero
     right = all({"solution": r["code"] == r["max_code"], "blank": r["code"] == 0,
-                 "partial": 0 < r["code"] < r["max_code"]}[kinds[s]] for s, r in a.items())
+                 "partial": 0 < r["code"] <= r["max_code"]}[kinds[s]] for s, r in a.items())
     serial = sum(r["serial"] for r in runs)
     parallel = sum(r[f"jobs{jobs}"] for r in runs)
     return {
