@@ -285,54 +285,65 @@ def lstm_step_backward(dh, dc, cache):
 
 # --------------------------------------------------------------------------
 # A whole sequence: the same arithmetic as the step functions above (the tests
-# hold the two against each other), arranged for speed: one matrix product for
-# the input projection of every step, preallocated time-major buffers,
-# in-place activations, and in backward, the weight gradients of a block of
-# steps summed with one product each.
+# hold the two against each other), arranged for speed. The buffers are
+# feature-major, ``(T, features, N)``: every gate block of every step is then
+# one contiguous ``(H, N)`` array, so each element-wise operation is a single
+# contiguous NumPy loop (on a strided ``(N, H)`` view of an ``(N, 4H)`` array
+# NumPy is several times slower). Each step does one matrix product,
+# ``[Wx; Wh; b].T @ [x_t, h_{t-1}, 1].T``, that also adds the bias; backward does
+# two, one for the gradients on ``x_t`` and ``h_{t-1}`` and one for the weights.
+# All buffers are allocated once, and float32 input stays float32.
 # --------------------------------------------------------------------------
 
-def _gate_scale_shift(H, dtype):
-    """Per-column factors that turn ``tanh`` into the four gate activations.
-
-    Returns ``scale`` and ``shift`` (4H,) with ``scale = 1/2, shift = 1/2`` in the
-    sigmoid blocks i, f, o and ``scale = 1, shift = 0`` in the candidate block g,
-    so that ``tanh(z * scale) * scale + shift`` is ``sigmoid(z)`` or ``tanh(z)``.
-    """
-    scale = np.full(4 * H, 0.5, dtype)
-    scale[2 * H:3 * H] = 1
-    shift = np.full(4 * H, 0.5, dtype)
-    shift[2 * H:3 * H] = 0
-    return scale, shift
-
-
-def _backward_block_length(N, T):
-    """Steps per block in :func:`lstm_backward`: about 4096 rows per product."""
-    return min(T, max(8, -(-4096 // N)))
+def _backward_block_length(N, T, H):
+    """Steps per block in :func:`lstm_backward`: about 2**20 values of dz per block."""
+    return max(1, min(T, 2 ** 20 // (4 * H * N)))
 
 
 class LSTMCache:
     """What :func:`lstm_backward` needs from :func:`lstm_forward`.
 
-    The arrays are stored time-major, so that each step's slice is contiguous;
-    the properties give batch-first views.
+    The arrays are stored feature-major, ``(T, features, N)``, so that each
+    step's gate blocks are contiguous; the properties give time-major
+    ``(T, N, ...)`` and batch-first ``(N, T, ...)`` views of them (no copies).
 
     Attributes
     ----------
-    x_tm : (T, N, D) ndarray
-        The input sequence, time-major (``x`` gives it batch-first).
+    xh : (T + 1, D + H + 1, N) ndarray
+        Column ``n`` of ``xh[t]`` is ``[x_t; h_{t-1}; 1]`` for sample ``n``: the
+        input of step ``t`` (zero at ``t = T``), the hidden state it reads, and a
+        row of ones that carries the bias through the matrix product.
     Wx : (D, 4H) ndarray
     Wh : (H, 4H) ndarray
-    hs, cs : (T + 1, N, H) ndarray
-        Hidden and cell states, time-major, ``hs[0] = h0`` and ``cs[0] = c0``.
-    gates_tm : (T, N, 4H) ndarray
-        Gate values after their activations, time-major.
-    tanh_cs : (T, N, H) ndarray
-        ``tanh`` of every cell state, time-major.
+    cs_fm : (T + 1, H, N) ndarray
+        Cell states, ``cs_fm[0] = c0.T``.
+    gates_fm : (T, 4H, N) ndarray
+        Gate values after their activations, rows in the order i, f, c, o.
+    tanh_cs_fm : (T, H, N) ndarray
+        ``tanh`` of every new cell state.
     """
 
-    def __init__(self, x_tm, Wx, Wh, hs, cs, gates_tm, tanh_cs):
-        self.x_tm, self.Wx, self.Wh = x_tm, Wx, Wh
-        self.hs, self.cs, self.gates_tm, self.tanh_cs = hs, cs, gates_tm, tanh_cs
+    def __init__(self, xh, Wx, Wh, cs_fm, gates_fm, tanh_cs_fm):
+        self.xh, self.Wx, self.Wh = xh, Wx, Wh
+        self.cs_fm, self.gates_fm, self.tanh_cs_fm = cs_fm, gates_fm, tanh_cs_fm
+
+    @property
+    def shape(self):
+        """tuple: ``(N, T, D, H)``."""
+        (D, H), (T, _, N) = self.Wx.shape[:1] + self.Wh.shape[:1], self.gates_fm.shape
+        return N, T, D, H
+
+    @property
+    def nbytes(self):
+        """int: bytes held by the cache's arrays (each buffer counted once)."""
+        return sum(a.nbytes for a in (self.xh, self.Wx, self.Wh, self.cs_fm,
+                                      self.gates_fm, self.tanh_cs_fm))
+
+    @property
+    def x_tm(self):
+        """(T, N, D) ndarray: the input sequence, time-major."""
+        D = self.Wx.shape[0]
+        return self.xh[:-1, :D].transpose(0, 2, 1)
 
     @property
     def x(self):
@@ -340,9 +351,30 @@ class LSTMCache:
         return self.x_tm.swapaxes(0, 1)
 
     @property
+    def hs(self):
+        """(T + 1, N, H) ndarray: hidden states, time-major, ``hs[0] = h0``."""
+        D, H = self.Wx.shape[0], self.Wh.shape[0]
+        return self.xh[:, D:D + H].transpose(0, 2, 1)
+
+    @property
+    def cs(self):
+        """(T + 1, N, H) ndarray: cell states, time-major, ``cs[0] = c0``."""
+        return self.cs_fm.transpose(0, 2, 1)
+
+    @property
+    def gates_tm(self):
+        """(T, N, 4H) ndarray: gate values after their activations, time-major."""
+        return self.gates_fm.transpose(0, 2, 1)
+
+    @property
+    def tanh_cs(self):
+        """(T, N, H) ndarray: ``tanh`` of every cell state, time-major."""
+        return self.tanh_cs_fm.transpose(0, 2, 1)
+
+    @property
     def gates(self):
         """(N, T, 4H) ndarray: the gate activations i, f, g, o at every step."""
-        return self.gates_tm.swapaxes(0, 1)
+        return self.gates_fm.transpose(2, 0, 1)
 
     @property
     def i(self):
@@ -363,12 +395,6 @@ class LSTMCache:
     def o(self):
         """(N, T, H) ndarray: output gate values."""
         return split_gates(self.gates)[3]
-
-    @property
-    def shape(self):
-        """tuple: ``(N, T, D, H)``."""
-        T, N, D = self.x_tm.shape
-        return N, T, D, self.Wh.shape[0]
 
 
 def lstm_forward(x, Wx, Wh, b, h0=None, c0=None):
@@ -412,9 +438,12 @@ def lstm_forward(x, Wx, Wh, b, h0=None, c0=None):
                + \\sigma(z^{(i)}_t) \\odot \\tanh(z^{(g)}_t) \\\\
         h_t &= \\sigma(z^{(o)}_t) \\odot \\tanh(c_t)
 
-    The input projection :math:`x_t W_x + b` of all steps is one matrix product;
-    each step then adds one ``(N, H) @ (H, 4H)`` product. All buffers are
-    allocated once, and float32 input stays float32.
+    Each step is one matrix product, :math:`z_t^\\top = [W_x; W_h; b]^\\top
+    [x_t, h_{t-1}, 1]^\\top`, computed feature-major so that every gate block
+    is contiguous, and :math:`\\sigma(z) = (1 + \\tanh(z/2))/2`: the i, f, o
+    columns of the weights are halved once (exact in floating point), so one
+    ``tanh`` over all 4H rows, then a multiply-add on the three sigmoid blocks,
+    activates the gates. ``h`` and ``c`` are views of the cache's buffers.
     """
     x = as_float_array("x", x)
     Wx, Wh, b = (as_float_array(n, a) for n, a in (("Wx", Wx), ("Wh", Wh), ("b", b)))
@@ -429,39 +458,38 @@ def lstm_forward(x, Wx, Wh, b, h0=None, c0=None):
         check_shape("c0", c0, ("N", "H"), (N, H))
     dtype = common_dtype(x, Wx, Wh, b, h0, c0)
 
-    hs = np.empty((T + 1, N, H), dtype)
-    cs = np.empty((T + 1, N, H), dtype)
-    hs[0] = 0 if h0 is None else h0
-    cs[0] = 0 if c0 is None else c0
-    tanh_cs = np.empty((T, N, H), dtype)
+    xh = np.empty((T + 1, D + H + 1, N), dtype)        # [x_t; h_{t-1}; 1] per step
+    xh[:T, :D] = x.transpose(1, 2, 0)
+    xh[T, :D] = 0
+    xh[0, D:D + H] = 0 if h0 is None else h0.T
+    xh[:, D + H] = 1
+    cs = np.empty((T + 1, H, N), dtype)
+    cs[0] = 0 if c0 is None else c0.T
+    gates = np.empty((T, 4 * H, N), dtype)
+    tanh_cs = np.empty((T, H, N), dtype)
 
-    # sigma(z) = (1 + tanh(z / 2)) / 2: scaling the i, f, o columns of the
-    # weights by 1/2 (exact in floating point) lets one tanh over all 4H
-    # columns, then one multiply-add, activate all four gates.
-    scale, shift = _gate_scale_shift(H, dtype)                         # (4H,)
-    Wh_s = Wh * scale                                                  # (H, 4H)
-    # Input projection of every step at once, time-major: (T*N, D) @ (D, 4H).
-    x_tm = np.ascontiguousarray(x.swapaxes(0, 1), dtype=dtype)          # (T, N, D)
-    gates = np.matmul(x_tm.reshape(T * N, D), Wx * scale).reshape(T, N, 4 * H)
-    gates += b * scale                                                 # (T, N, 4H)
-    rec = np.empty((N, 4 * H), dtype)
-    ig = np.empty((N, H), dtype)
+    W = np.concatenate([Wx, Wh, b[None]]).astype(dtype)                # (D+H+1, 4H)
+    W[:, :2 * H] *= 0.5                                                # i, f: z / 2
+    W[:, 3 * H:] *= 0.5                                                # o: z / 2
+    W_t = np.ascontiguousarray(W.T)                                    # (4H, D+H+1)
+    ig = np.empty((H, N), dtype)
     for t in range(T):
         z = gates[t]
-        np.matmul(hs[t], Wh_s, out=rec)                                # (N, 4H)
-        z += rec
+        np.matmul(W_t, xh[t], out=z)                                   # (4H, N)
         np.tanh(z, out=z)
-        z *= scale
-        z += shift                                                     # i, f, g, o
-        i, f, g, o = split_gates(z)
-        np.multiply(f, cs[t], out=cs[t + 1])                           # f * c_prev
+        for s in (z[:2 * H], z[3 * H:]):                               # i, f and o
+            s *= 0.5
+            s += 0.5
+        i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]     # (H, N) each
+        c = cs[t + 1]
+        np.multiply(f, cs[t], out=c)                                   # f * c_prev
         np.multiply(i, g, out=ig)
-        cs[t + 1] += ig                                                # c = f*c_prev + i*g
-        np.tanh(cs[t + 1], out=tanh_cs[t])
-        np.multiply(o, tanh_cs[t], out=hs[t + 1])                      # h = o * tanh(c)
+        c += ig                                                        # c = f*c_prev + i*g
+        np.tanh(c, out=tanh_cs[t])
+        np.multiply(o, tanh_cs[t], out=xh[t + 1, D:D + H])             # h = o * tanh(c)
 
-    cache = LSTMCache(x_tm, Wx, Wh, hs, cs, gates, tanh_cs)
-    return hs[1:].swapaxes(0, 1), cs[1:].swapaxes(0, 1), cache
+    cache = LSTMCache(xh, Wx, Wh, cs, gates, tanh_cs)
+    return cache.hs[1:].swapaxes(0, 1), cache.cs[1:].swapaxes(0, 1), cache
 
 
 def lstm_backward(dh, cache, dc_last=None):
@@ -497,63 +525,71 @@ def lstm_backward(dh, cache, dc_last=None):
     the upstream ``dh[:, t-1]`` plus :math:`\\delta z_t W_h^\\top`, and the one
     reaching :math:`c_{t-1}` is :math:`\\bar c_t \\odot f_t`: an element-wise
     product with the forget gate, not a matrix product, which is why the cell
-    state lets gradients travel far. The weight gradients of all steps are
-    summed with one matrix product each at the end.
+    state lets gradients travel far. Each step does two products, feature-major:
+    :math:`[W_x; W_h]\\,\\delta z_t^\\top` gives the gradients on :math:`x_t` and
+    :math:`h_{t-1}`, and :math:`\\delta z_t^\\top [x_t, h_{t-1}, 1]` the step's
+    share of :math:`[\\partial W_x; \\partial W_h; \\partial b]^\\top`. The factors
+    of :math:`\\delta z` that do not depend on the upstream gradient are
+    computed for a block of steps at once.
     """
     N, T, D, H = cache.shape
     dh = as_float_array("dh", dh)
     check_shape("dh", dh, ("N", "T", "H"), (N, T, H))
-    dtype = cache.gates_tm.dtype
-    dc = np.zeros((N, H), dtype)
+    xh, gates_all = cache.xh, cache.gates_fm
+    dtype = gates_all.dtype
+    dc = np.zeros((H, N), dtype)
     if dc_last is not None:
         dc_last = as_float_array("dc_last", dc_last)
         check_shape("dc_last", dc_last, ("N", "H"), (N, H))
-        dc[...] = dc_last
-    Wx_t = cache.Wx.astype(dtype, copy=False).T                       # (4H, D)
-    Wh_t = cache.Wh.astype(dtype, copy=False).T                       # (4H, H)
-    dWx = np.zeros((D, 4 * H), dtype)
-    dWh = np.zeros((H, 4 * H), dtype)
-    db = np.zeros(4 * H, dtype)
-    dx = np.empty((T, N, D), dtype)                                   # time-major
-    L = _backward_block_length(N, T)
-    dz_buf = np.empty((L, N, 4, H), dtype)
-    a_buf = np.empty((L, N, H), dtype)
-    dh_next = np.zeros((N, H), dtype)
-    dh_t = np.empty((N, H), dtype)
-    dc_t = np.empty((N, H), dtype)
+        dc[...] = dc_last.T
+    W = np.concatenate([cache.Wx, cache.Wh]).astype(dtype, copy=False)  # (D+H, 4H)
+    dW_t = np.zeros((4 * H, D + H + 1), dtype)        # columns: dWx.T, dWh.T, db
+    dW_step = np.empty_like(dW_t)
+    dx = np.empty((T, D, N), dtype)                   # feature-major
+    dxh = np.zeros((D + H, N), dtype)                 # [dx_t; dh_{t-1}] of one step
+    dh_next = dxh[D:]                                 # (H, N)
+    L = _backward_block_length(N, T, H)
+    dz_buf = np.empty((L, 4 * H, N), dtype)
+    a_buf = np.empty((L, H, N), dtype)
+    dh_buf = np.empty((L, H, N), dtype)
+    dh_t = np.empty((H, N), dtype)
+    dc_t = np.empty((H, N), dtype)
     for end in range(T, 0, -L):
         start = max(0, end - L)
         n = end - start
-        dz4, a = dz_buf[:n], a_buf[:n]                                # (n, N, 4, H), (n, N, H)
-        i, f, g, o = split_gates(cache.gates_tm[start:end])          # (n, N, H) each
-        c_prev, tanh_c = cache.cs[start:end], cache.tanh_cs[start:end]
+        dz, a, dhb = dz_buf[:n], a_buf[:n], dh_buf[:n]                # (n, 4H|H, N)
+        G = gates_all[start:end]
+        i, f, g, o = G[:, :H], G[:, H:2 * H], G[:, 2 * H:3 * H], G[:, 3 * H:]
+        c_prev, tanh_c = cache.cs_fm[start:end], cache.tanh_cs_fm[start:end]
+        np.copyto(dhb, dh[:, start:end].transpose(1, 2, 0))          # (n, H, N)
         # What does not depend on the upstream gradient, for the whole block:
         # dz = [dc*g*i(1-i), dc*c_prev*f(1-f), dc*i*(1-g^2), dh*tanh(c)*o(1-o)]
-        for k, (gate, factor) in enumerate(((i, g), (f, c_prev))):
-            np.subtract(1, gate, out=dz4[:, :, k])
-            dz4[:, :, k] *= gate
-            dz4[:, :, k] *= factor
-        np.multiply(g, g, out=dz4[:, :, 2])
-        np.subtract(1, dz4[:, :, 2], out=dz4[:, :, 2])
-        dz4[:, :, 2] *= i
-        np.subtract(1, o, out=dz4[:, :, 3])
-        dz4[:, :, 3] *= o
-        dz4[:, :, 3] *= tanh_c
+        for row, gate, factor in ((0, i, g), (H, f, c_prev), (3 * H, o, tanh_c)):
+            blk = dz[:, row:row + H]                                  # (n, H, N)
+            np.subtract(1, gate, out=blk)
+            blk *= gate
+            blk *= factor
+        blk = dz[:, 2 * H:3 * H]
+        np.multiply(g, g, out=blk)
+        np.subtract(1, blk, out=blk)
+        blk *= i
         np.multiply(tanh_c, tanh_c, out=a)                            # a = o (1 - tanh^2 c)
         np.subtract(1, a, out=a)
         a *= o
         for k in range(n - 1, -1, -1):
             t = start + k
-            np.add(dh[:, t], dh_next, out=dh_t)                       # total dL/dh_t
+            np.add(dhb[k], dh_next, out=dh_t)                         # total dL/dh_t
             np.multiply(dh_t, a[k], out=dc_t)
             dc_t += dc                                                # total dL/dc_t
-            dz4[k, :, :3] *= dc_t[:, None, :]
-            dz4[k, :, 3] *= dh_t
+            dz_t = dz[k]                                              # (4H, N)
+            dz_ifg = dz_t[:3 * H].reshape(3, H, N)
+            np.multiply(dz_ifg, dc_t, out=dz_ifg)                     # i, f, g rows
+            dz_t[3 * H:] *= dh_t                                      # o rows
             np.multiply(dc_t, f[k], out=dc)                           # dL/dc_{t-1}
-            np.matmul(dz4[k].reshape(N, 4 * H), Wh_t, out=dh_next)    # dL/dh_{t-1}
-        dz = dz4.reshape(n * N, 4 * H)
-        dWx += cache.x_tm[start:end].reshape(n * N, D).T @ dz         # (D, 4H)
-        dWh += cache.hs[start:end].reshape(n * N, H).T @ dz           # (H, 4H)
-        db += dz.sum(axis=0)
-        np.matmul(dz, Wx_t, out=dx[start:end].reshape(n * N, D))      # (n*N, D)
-    return dx.swapaxes(0, 1), dh_next, dc, dWx, dWh, db
+            np.matmul(W, dz_t, out=dxh)                               # (D+H, N)
+            dx[t] = dxh[:D]                                           # dL/dx_t
+            np.matmul(dz_t, xh[t].T, out=dW_step)                     # (4H, D+H+1)
+            dW_t += dW_step
+    dW = np.ascontiguousarray(dW_t.T)                                 # (D+H+1, 4H)
+    return (dx.transpose(2, 0, 1), dh_next.T.copy(), dc.T.copy(),
+            dW[:D], dW[D:D + H], dW[D + H])
