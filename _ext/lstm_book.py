@@ -43,7 +43,11 @@ It does three things the stock Jupyter Book 1 configuration cannot:
    only; ``_config.yml`` leaves it out) and ``sphinx_multitoc_numbering``,
    which ``sphinx_external_toc`` always loads and which only replaces
    ``TocTreeCollector.assign_section_numbers``, a step Sphinx runs in the main
-   process after the documents are read: it is declared safe here.
+   process after the documents are read: it is declared safe here. In
+   ``cache`` mode the jupyter-cache database is created here, in the main
+   process, before the documents are read: two readers that both find it
+   missing would both create its tables, and one fails ("table settings
+   already exists").
 
 Launch-button URLs can also be set without editing ``_config.yml``:
 ``LSTM_BOOK_BINDERHUB_URL``, ``LSTM_BOOK_COLAB_URL``, ``LSTM_BOOK_JUPYTERHUB_URL``
@@ -130,6 +134,17 @@ def _declare_parallel_safe(app: Sphinx) -> None:
             ext.parallel_read_safe = ext.parallel_write_safe = True
 
 
+def _create_jupyter_cache(app: Sphinx) -> None:
+    nb_config = getattr(app.env, "mystnb_config", None)
+    if nb_config is None or nb_config.execution_mode != "cache":
+        return
+    from jupyter_cache import get_cache
+
+    path = Path(nb_config.execution_cache_path)
+    path.mkdir(parents=True, exist_ok=True)
+    get_cache(path).db                        # creates the database and its tables if missing
+
+
 def _config_inited(app: Sphinx, config: Config) -> None:
     mode = os.environ.get(EXECUTE_ENV, "").strip()
     if mode:
@@ -208,5 +223,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _config_inited, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("builder-inited", _declare_parallel_safe)
+    # after myst-nb's own builder-inited handler (priority 500), which sets the cache's path
+    app.connect("builder-inited", _create_jupyter_cache, priority=900)
     app.connect("build-finished", _copy_mathjax)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
