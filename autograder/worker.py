@@ -352,9 +352,8 @@ def _use_guarded_execute(app, job, sub_dir, source_dir):
     box = job.get("sandbox")
     kernel_root = Path(job["scratch"]) / "kernel"
     if not box:
-        folder = kernel_root / "export"
-        folder.mkdir(parents=True, exist_ok=True)
-        GuardedExecute.export = export and (export[0], export[1], str(folder), str(folder))
+        folder = str(kernel_root / "export")           # the export code makes it when it runs
+        GuardedExecute.export = export and (export[0], export[1], folder, folder)
         return None
     from .sandbox import WORK, SandboxSpec, prepare_dirs, readonly_paths
 
