@@ -32,5 +32,5 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf _build autograder/release autograder/submitted autograder/autograded autograder/feedback \
-	       autograder/gradebook.db autograder/gradebook.db.backup autograder/grades.csv
+	rm -rf _build course/release course/submitted course/autograded course/feedback \
+	       course/gradebook.db course/gradebook.db.* course/*.csv

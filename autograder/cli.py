@@ -10,7 +10,7 @@ import argparse
 import sys
 import textwrap
 
-from . import COURSE_ROOT
+from . import DEMO_COURSE
 
 __all__ = ["main", "build_parser"]
 
@@ -28,7 +28,7 @@ EPILOG = textwrap.dedent("""
 
 def _course_option(parser):
     parser.add_argument("--course", metavar="DIR", default=None,
-                        help=f"the nbgrader course root (default: {COURSE_ROOT})")
+                        help=f"the course folder (default: the demo course {DEMO_COURSE})")
 
 
 def build_parser():

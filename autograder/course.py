@@ -17,7 +17,7 @@ from traitlets import Bool, Dict, Float, Integer
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import PyFileConfigLoader
 
-from . import COURSE_ROOT
+from . import DEMO_COURSE
 
 __all__ = ["CourseError", "GradingLimits", "Course", "prepare_process", "speed_up_imports"]
 
@@ -164,12 +164,13 @@ def load_config(root):
 
 
 class Course:
-    """An nbgrader course root: ``nbgrader_config.py``, ``source/``, ``release/`` and the rest.
+    """A course folder (an nbgrader course root): ``nbgrader_config.py``, ``source/``,
+    ``checks/``, and what the commands generate (``release/``, ``submitted/``, the gradebook...).
 
     Parameters
     ----------
     root : path-like, optional
-        The course root; the ``autograder/`` folder of this repository by default.
+        The course folder; the repository's demo course ``course/`` by default.
 
     Raises
     ------
@@ -178,9 +179,10 @@ class Course:
     """
 
     def __init__(self, root=None):
-        self.root = Path(root if root is not None else COURSE_ROOT).resolve()
+        self.root = Path(root if root is not None else DEMO_COURSE).resolve()
         if not (self.root / "nbgrader_config.py").is_file():
-            raise CourseError(f"{self.root} is not a course root: it has no nbgrader_config.py")
+            raise CourseError(f"{self.root} is not a course folder: it has no nbgrader_config.py "
+                              "(make one with `python -m autograder init DIR`)")
         self.config = load_config(self.root)
         cd = self.config.CourseDirectory
         if "root" in cd and Path(cd.root).resolve() != self.root:
@@ -193,6 +195,11 @@ class Course:
     @property
     def source_dir(self):
         return self.root / "source"
+
+    @property
+    def checks_dir(self):
+        """The outside checks, ``checks/<assignment>.py`` (see :mod:`autograder.verify`)."""
+        return self.root / "checks"
 
     @property
     def release_dir(self):

@@ -143,10 +143,13 @@ def _in_gradebook(course, assignment, student):
 
 def fingerprint(course, assignment, staged, settings):
     """A hash of what decides a student's grade: the staged submission, the assignment's
-    source notebooks (tests) and the grading settings."""
+    source notebooks (tests), its outside check and the grading settings."""
     import hashlib
 
     h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    check = course.checks_dir / f"{assignment}.py"
+    if check.is_file():
+        h.update(check.read_bytes() + b"\0")
     for base in (Path(staged), course.source_dir / assignment):
         if base.is_dir():
             for path in sorted(p for p in base.rglob("*") if p.is_file()):
@@ -291,6 +294,18 @@ def _cleanup_family(running):
             pass
 
 
+def _load_check_or_fail(course, assignment):
+    """Load the assignment's outside check once here, so that a broken check file stops the
+    run with its error instead of failing every student."""
+    from .verify import load_check
+
+    try:
+        load_check(course.checks_dir, assignment)
+    except Exception as exc:                  # noqa: BLE001 -- the instructor's file: say why
+        raise CourseError(f"the outside check {course.checks_dir / assignment}.py cannot be "
+                          f"loaded: {type(exc).__name__}: {exc}") from exc
+
+
 def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_timeout=None,
           student_pattern=None, students=None, keep_scratch=False, out=print, sandbox=None,
           limits=None, resume=False):
@@ -332,6 +347,7 @@ def grade(course, assignment, submissions, jobs=1, cell_timeout=None, notebook_t
     course.check_assignment(assignment)
     if jobs < 1:
         raise CourseError("--jobs must be at least 1")
+    _load_check_or_fail(course, assignment)
     if ensure_released(course, assignment):
         out(f"released {assignment} first (it was not in the gradebook yet)")
     cells = assignment_cells(course, assignment)

@@ -4,10 +4,10 @@ Only the kernel is sandboxed. nbgrader and the grading worker run outside it, be
 need the worker's private gradebook (which holds the hidden tests); the student's code runs
 inside, where it sees
 
-* read-only: ``/usr``, the Python installation and the virtual environment, ``lstm_core`` and
-  the two files of this package a notebook imports (``autograder/__init__.py`` and
-  ``autograder/guards.py``) -- nothing else of the repository, so not ``autograder/source/``,
-  no gradebook, no other student's submission, not the instructor's home;
+* read-only: ``/usr``, the Python installation and the virtual environment, and ``lstm_core``
+  (what a graded notebook imports, :mod:`lstm_core.testing` included) -- nothing of the grader,
+  nothing of the course (not its ``source/``, no gradebook), no other student's submission, not
+  the instructor's home;
 * read-write: a private working folder (the kernel's current folder, ``$HOME/work``) holding
   copies of the submission's non-notebook files, a fresh ``/tmp`` and ``$HOME`` (memory-backed
   and thrown away), and the folder of the kernel's unix sockets;
@@ -108,14 +108,10 @@ def readonly_paths():
     """
     import lstm_core
 
-    import autograder
-
-    pkg = Path(autograder.__file__).resolve().parent
     paths = ["/usr", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
              "/etc/localtime", "/etc/alternatives", "/etc/ssl/certs", "/etc/fonts",
              os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix,
-             str(Path(lstm_core.__file__).resolve().parent),
-             str(pkg / "__init__.py"), str(pkg / "guards.py")]
+             str(Path(lstm_core.__file__).resolve().parent)]
     seen, out = set(), []
     for p in paths:
         if p not in seen and os.path.exists(p):
@@ -125,8 +121,8 @@ def readonly_paths():
 
 
 def course_pythonpath():
-    """Where the kernel imports ``lstm_core`` and ``autograder`` from: the folders holding the
-    very copies the grader imported (bound read-only by :func:`readonly_paths`), whatever an
+    """Where the kernel imports ``lstm_core`` from: the folder holding the very copy the grader
+    imported (bound read-only by :func:`readonly_paths`), whatever an
     editable install elsewhere would point the kernel's ``sys.path`` at.
 
     Returns
@@ -136,10 +132,7 @@ def course_pythonpath():
     """
     import lstm_core
 
-    import autograder
-
-    folders = [str(Path(m.__file__).resolve().parent.parent) for m in (lstm_core, autograder)]
-    return os.pathsep.join(dict.fromkeys(folders))
+    return str(Path(lstm_core.__file__).resolve().parent.parent)
 
 
 def bwrap_argv(spec, command, bwrap=None):

@@ -19,6 +19,11 @@ in the kernel, the worker confirms the verdict without trusting that kernel:
 A test whose outside check fails scores zero, with the reason. A test that failed in the kernel
 stays failed (the outside check never adds points).
 
+What to call, on which inputs, and what to expect is the course's, not the tool's: each
+assignment may have an outside check, ``checks/<assignment>.py`` in the course folder, a Python
+file that defines ``CHECK``, an :class:`OutsideCheck` (the grader runs it, outside the sandbox;
+it is never released). The demo course's checks are examples of every kind.
+
 lstm-keras's model and its training are confirmed the same way, by what they compute:
 
 * ``build_model`` is called in the runner for new sizes, given random weights, and run on
@@ -27,7 +32,7 @@ lstm-keras's model and its training are confirmed the same way, by what they com
   those weights;
 * the trained ``model`` cannot be retrained outside in the time a student is graded, so right
   after the training cell the grader asks the kernel to save ``model.get_weights()`` as
-  ``.npy`` files (:data:`KERNEL_EXPORTS`, run by :class:`autograder.execute.GuardedExecute`);
+  ``.npy`` files (a :class:`KernelExport`, run by :class:`autograder.execute.GuardedExecute`);
   the worker reads them without following links or loading pickles and forecasts a fresh
   stretch of the series with ``lstm_core``: whatever arrays a kernel writes, they are judged
   as the weights of the assignment's model. The training cell's time is the grader's own
@@ -36,6 +41,7 @@ lstm-keras's model and its training are confirmed the same way, by what they com
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -43,151 +49,102 @@ import shutil
 import stat
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-__all__ = ["CHECKS", "KERNEL_EXPORTS", "verify_notebook", "VERIFY_SEED"]
-
-#: Seeds of the outside check's inputs (not in any notebook).
-VERIFY_SEED = 20260611
-
-#: lstm-keras's window and training budget (``TIME_STEPS`` and ``TRAIN_BUDGET_SECONDS`` in its
-#: locked data cell), and the slack the grader's clock allows for the messages around the cell.
-TIME_STEPS, TRAIN_BUDGET_SECONDS, TRAIN_CLOCK_SLACK = 20, 20, 1.0
-
-_EXPORT_TRAINED_MODEL = """
-def _autograder_export(folder):
-    import os
-    import numpy
-    os.makedirs(folder)
-    for k, w in enumerate(model.get_weights()):
-        numpy.save(os.path.join(folder, f"{k}.npy"), numpy.asarray(w, dtype="float32"),
-                   allow_pickle=False)
-_autograder_export(__EXPORT_FOLDER__)
-del _autograder_export
-"""
-
-#: assignment -> (the grade_id of the cell after which the kernel saves data, the code that saves
-#: it into the folder ``__EXPORT_FOLDER__``, the tests whose outside check reads it)
-KERNEL_EXPORTS = {"lstm-keras": ("train", _EXPORT_TRAINED_MODEL, ["test-beats-baseline"])}
+__all__ = ["KernelExport", "OutsideCheck", "load_check", "read_exported", "verify_notebook"]
 
 
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
+@dataclass(frozen=True)
+class KernelExport:
+    """Data the kernel saves for the outside check, right after one cell.
+
+    Attributes
+    ----------
+    after : str
+        The grade_id of the cell after which the kernel runs ``code``.
+    code : str
+        Python run in the student's kernel; it saves plain ``.npy`` files into the folder named
+        by the placeholder ``__EXPORT_FOLDER__`` (replaced by a string literal).
+    tests : tuple of str
+        The tests whose outside check reads that folder.
+    judge : callable
+        ``judge(export_dir, cell_seconds, rng) -> str or None``: why the tests fail (None: they
+        pass), given the folder (None if nothing was saved) and the seconds the cell ``after``
+        took by the grader's clock (None if it did not run).
+    """
+
+    after: str
+    code: str
+    tests: tuple
+    judge: Callable
 
 
-# ----------------------------------------------------------------- the cases of each assignment
-def _lesson_cases(rng):
-    import lstm_core
+@dataclass(frozen=True)
+class OutsideCheck:
+    """The outside check of one assignment (``CHECK`` in ``checks/<assignment>.py``).
 
-    N, H, D = 4, 6, 3
-    c_prev, f, i, g = (rng.normal(size=(N, H)), rng.uniform(size=(N, H)),
-                       rng.uniform(size=(N, H)), np.tanh(rng.normal(size=(N, H))))
-    c0 = rng.normal(size=(2, H))
-    fc, ic, gc = rng.uniform(0.5, 1, size=H), rng.uniform(size=H), np.tanh(rng.normal(size=H))
-    states, c = [], c0
-    for _ in range(13):
-        c = fc * c + ic * gc
-        states.append(c)
-    x, h = rng.normal(size=(N, D)), rng.normal(size=(N, H))
-    Wx, Wh, b = lstm_core.init_lstm_params(D, H, rng, dtype=np.float64)
-    gate = lstm_core.lstm_step_forward(x, h, np.zeros((N, H)), Wx, Wh, b)[2].gates[:, H:2 * H]
-    fs = rng.uniform(size=7)
-    grads = [30 * rng.normal(size=(3, 4)), 30 * rng.normal(size=5), 30 * rng.normal(size=(2, 2))]
-    norm = float(np.sqrt(sum(np.sum(q ** 2) for q in grads)))
-    return [
-        dict(name="cell_state_update", tests=["test-cell-state-update"], recipe="call",
-             function="cell_state_update", inputs=[c_prev, f, i, g], expected=[f * c_prev + i * g]),
-        dict(name="carry", tests=["test-carry"], recipe="call", function="carry",
-             inputs=[c0, fc, ic, gc, np.array(13)], ints=[4], expected=[np.array(states)]),
-        dict(name="forget_gate", tests=["test-forget-gate-range", "test-forget-gate-monotonic"],
-             recipe="call", function="forget_gate", inputs=[x, h, Wx, Wh, b], expected=[gate]),
-        dict(name="memory_after", tests=["test-memory-after"], recipe="call",
-             function="memory_after", inputs=[fs, np.array(9)], ints=[1], expected=[fs ** 9]),
-        dict(name="quick_check_answer", tests=["test-quick-check-choice"], recipe="value",
-             function="quick_check_answer", kind="str", inputs=[], expected_text="C"),
-        dict(name="global_norm", tests=["test-clip-by-global-norm"], recipe="call_list",
-             function="global_norm", list_len=3, inputs=grads, expected=[np.array(norm)]),
-        dict(name="clip_by_global_norm", tests=["test-clip-by-global-norm"], recipe="call_list",
-             function="clip_by_global_norm", list_len=3, kind="list",
-             inputs=grads + [np.array(2.5)], expected=[q * (2.5 / norm) for q in grads]),
-    ]
+    Attributes
+    ----------
+    cases : callable
+        ``cases(rng) -> list of dict``: the calls to make, each a dict with ``name``,
+        ``tests`` (the grade_ids it confirms), ``recipe`` (how :mod:`autograder.verify_runner`
+        calls: ``call``, ``call_list``, ``value``, ``forward_backward``, ``keras_model``),
+        ``function``, ``inputs`` (arrays) and ``expected`` (arrays, or sets of accepted names)
+        or ``expected_text``, and optionally ``kind``, ``ints``, ``disable`` (modules switched
+        off with :func:`lstm_core.testing.reference_disabled`), ``rtol``, ``atol``.
+    seed : int
+        The seed of the inputs (not in any notebook).
+    skip_cells : frozenset of str
+        grade_ids of code cells the runner does not execute (not needed to call the functions).
+    skip_if_contains : tuple of str
+        Code cells containing one of these texts are not executed either.
+    export : KernelExport, optional
+    """
+
+    cases: Callable
+    seed: int
+    skip_cells: frozenset = field(default_factory=frozenset)
+    skip_if_contains: tuple = ()
+    export: KernelExport | None = None
+
+    def tests(self):
+        """The grade_ids this check can fail (its cases' and its export's)."""
+        found = {t for case in self.cases(np.random.default_rng(self.seed)) for t in case["tests"]}
+        return found | set(self.export.tests if self.export else ())
 
 
-def _scratch_cases(rng):
-    import lstm_core
+def load_check(checks_dir, assignment):
+    """The :class:`OutsideCheck` of ``assignment``, or None if the course has none.
 
-    N, T, D, H = 3, 6, 4, 5
-    x1, h1, c1 = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    W1 = [0.7 * rng.normal(size=(D, 4 * H)), 0.7 * rng.normal(size=(H, 4 * H)), rng.normal(size=4 * H)]
-    h_ref, c_ref, cache1 = lstm_core.lstm_step_forward(x1, h1, c1, *W1)
-    dh1, dc1 = rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    step_back = lstm_core.lstm_step_backward(dh1, dc1, cache1)
-    x, h0, c0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    W = [0.7 * rng.normal(size=(D, 4 * H)), 0.7 * rng.normal(size=(H, 4 * H)), rng.normal(size=4 * H)]
-    hs, cs, cache = lstm_core.lstm_forward(x, *W, h0=h0, c0=c0)
-    dh, dcl = rng.normal(size=(N, T, H)), rng.normal(size=(N, H))
-    back = lstm_core.lstm_backward(dh, cache, dc_last=dcl)
-    off = ["lstm_core.lstm"]
-    return [
-        dict(name="lstm_step_forward", tests=["test-lstm-step-forward"], recipe="call",
-             function="lstm_step_forward", kind="first2", inputs=[x1, h1, c1, *W1],
-             expected=[h_ref, c_ref], disable=off),
-        dict(name="lstm_forward", tests=["test-lstm-forward"], recipe="call",
-             function="lstm_forward", kind="first2", inputs=[x, *W, h0, c0],
-             expected=[hs, cs], disable=off),
-        dict(name="lstm_step_backward", tests=["test-lstm-step-backward"],
-             recipe="forward_backward", function="lstm_step_forward", forward_args=6,
-             backward="lstm_step_backward", backward_args=2, inputs=[x1, h1, c1, *W1, dh1, dc1],
-             expected=list(step_back), disable=off),
-        dict(name="lstm_backward", tests=["test-lstm-backward"], recipe="forward_backward",
-             function="lstm_forward", forward_args=6, backward="lstm_backward", backward_args=1,
-             inputs=[x, *W, h0, c0, dh, dcl], expected=list(back), disable=off),
-    ]
+    Parameters
+    ----------
+    checks_dir : path-like
+        The course's ``checks/`` folder.
+    assignment : str
+
+    Raises
+    ------
+    ValueError
+        If the file exists but defines no ``CHECK`` of the right type.
+    """
+    path = Path(checks_dir) / f"{assignment}.py"
+    if not path.is_file():
+        return None
+    name = "_course_check_" + re.sub(r"\W", "_", assignment)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    check = getattr(module, "CHECK", None)
+    if not isinstance(check, OutsideCheck):
+        raise ValueError(f"{path} must define CHECK = OutsideCheck(...)")
+    return check
 
 
-def _keras_cases(rng):
-    import lstm_core.tasks
-    import lstm_core.trainer
-
-    s2, s1 = rng.normal(size=(37, 3)), rng.normal(size=29)
-    out = []
-    for k, (series, T) in enumerate([(s2, 6), (s1, 28)]):
-        X, y = lstm_core.tasks.make_windows(series, T)
-        out.append(dict(name=f"to_windows_{k}", tests=["test-to-windows"], recipe="call",
-                        function="to_windows", kind="tuple", inputs=[series, np.array(T)],
-                        ints=[1], expected=[X, y], disable=["lstm_core.tasks"]))
-    for k, (N, T, D, H, rs, st) in enumerate([(4, 9, 2, 3, True, True), (2, 3, 5, 7, False, True),
-                                              (5, 2, 1, 4, True, False), (3, 4, 2, 6, False, False)]):
-        shapes = [(N, T, H) if rs else (N, H)] + ([(N, H), (N, H)] if st else [])
-        out.append(dict(name=f"lstm_output_shapes_{k}", tests=["test-output-shapes"],
-                        recipe="call", function="lstm_output_shapes", kind="list",
-                        inputs=[np.array(v) for v in (N, T, D, H, int(rs), int(st))],
-                        ints=[0, 1, 2, 3, 4, 5], expected=[np.array(s) for s in shapes]))
-    for k, (T, F, units, N, steps) in enumerate([(None, 10, None, 2, 13), (7, 3, 5, 4, 7)]):
-        H = units or 64
-        weights = [0.3 * rng.normal(size=shape) for shape in
-                   [(F, 4 * H), (H, 4 * H), (4 * H,), (H, 1), (1,)]]
-        x = rng.normal(size=(N, steps, F))
-        params = dict(zip(lstm_core.trainer.PARAM_NAMES, weights), cell="lstm")
-        out.append(dict(name=f"build_model_{k}", tests=["test-build-model"], recipe="keras_model",
-                        function="build_model", kind="keras_model",
-                        inputs=[np.array(-1 if T is None else T), np.array(F),
-                                np.array(-1 if units is None else units), x, *weights],
-                        ints=[0, 1, 2], rtol=1e-4, atol=1e-5,
-                        expected=[lstm_core.trainer.predict(params, x), {"adam"},
-                                  {"mse", "mean_squared_error", "meansquarederror"}]))
-    return out
-
-
-def _sine_stretch(rng, size=400, period=25):
-    """A stretch of lstm-keras's series (a noisy sine wave) at a random phase."""
-    steps = np.arange(size) + int(rng.integers(0, period))
-    return (np.sin(2 * np.pi * steps / period) + 0.1 * rng.standard_normal(size)).astype("float32")
-
-
-def _read_exported(folder, limit=16, max_bytes=64 * 2**20):
+def read_exported(folder, limit=16, max_bytes=64 * 2**20):
     """The arrays ``0.npy, 1.npy, ...`` a kernel saved in ``folder`` (never a link, never a
     pickle, never more than ``limit`` files of ``max_bytes``)."""
     flags = os.O_RDONLY | os.O_NOFOLLOW
@@ -210,55 +167,14 @@ def _read_exported(folder, limit=16, max_bytes=64 * 2**20):
         os.close(dir_fd)
 
 
-def _judge_trained_model(export_dir, seconds, rng):
-    """None if lstm-keras's trained model (its exported weights) beats the persistence
-    baseline on a fresh stretch of the series and trained within the budget, else why not."""
-    import lstm_core.tasks
-    import lstm_core.trainer
-
-    if seconds is None:
-        return "the training cell did not run"
-    if seconds > TRAIN_BUDGET_SECONDS + TRAIN_CLOCK_SLACK:
-        return (f"the training cell took {seconds:.1f} s by the grader's clock, more than the "
-                f"{TRAIN_BUDGET_SECONDS} s allowed")
-    if export_dir is None:
-        return "no trained `model` whose weights could be read after the training cell"
-    try:
-        weights = _read_exported(export_dir)
-    except (OSError, ValueError) as exc:
-        return f"the trained model's weights could not be read ({str(exc)[:120]})"
-    if len(weights) != 5 or any(w.dtype.kind != "f" for w in weights):
-        return (f"model.get_weights() gave {len(weights)} array(s); the assignment's model "
-                "(an LSTM, then Dense(1)) has 5 float arrays")
-    params = dict(zip(lstm_core.trainer.PARAM_NAMES, (w.astype(float) for w in weights)),
-                  cell="lstm")
-    X, y = lstm_core.tasks.make_windows(_sine_stretch(rng), TIME_STEPS)
-    try:
-        pred = lstm_core.trainer.predict(params, X)
-    except ValueError as exc:
-        return f"the weights are not those of an LSTM then Dense(1) on one feature: {exc}"
-    mse = float(np.mean((pred - y) ** 2))
-    persistence = float(np.mean((X[:, -1, :] - y) ** 2))
-    if not np.isfinite(mse) or mse > 0.5 * persistence:
-        return (f"an LSTM and Dense(1) with the model's weights, computed by lstm_core, have MSE "
-                f"{mse:.4f} on a fresh stretch of the series, more than half the persistence "
-                f"baseline's {persistence:.4f}")
-    return None
-
-
-#: assignment -> function of a numpy Generator giving the cases (each names the tests it confirms)
-CHECKS = {"lesson-exercises": _lesson_cases, "lstm-from-scratch": _scratch_cases,
-          "lstm-keras": _keras_cases}
-
-
 # ----------------------------------------------------------------- running and judging
 _STOPPED = {"CellTimeoutError", "KeyboardInterrupt", "DeadKernelError", "TimeoutError"}
 
 
-def _plan_cells(nb):
-    """The code cells the runner executes: every code cell but the tests, and none that ran
-    past its time limit in the kernel (a cell that failed otherwise runs again and fails again,
-    after defining what it defined in the kernel)."""
+def _plan_cells(nb, check):
+    """The code cells the runner executes: every code cell but the tests, none that ran past
+    its time limit in the kernel (a cell that failed otherwise runs again and fails again,
+    after defining what it defined in the kernel), none the check skips."""
     from nbgrader import utils
 
     cells = []
@@ -269,8 +185,9 @@ def _plan_cells(nb):
                for o in cell.get("outputs", [])):
             continue                           # it hung in the kernel: it would hang here too
         nbg = cell.get("metadata", {}).get("nbgrader", {})
-        if nbg.get("grade_id") in ("train", "train-setup", "train-time") or "model.fit" in cell.source:
-            continue                           # lstm-keras's training is not needed here
+        if nbg.get("grade_id") in check.skip_cells or any(
+                text in cell.source for text in check.skip_if_contains):
+            continue
         cells.append(cell.source)
     return cells
 
@@ -310,13 +227,14 @@ def _judge(case, out_dir):
     return None
 
 
-def verify_notebook(assignment, nb, scratch, sandbox_spec=None, timeout=60, export_dir=None,
+def verify_notebook(check, nb, scratch, sandbox_spec=None, timeout=60, export_dir=None,
                     cell_seconds=None):
     """Confirm outside the kernel the tests of ``nb`` (an autograded notebook).
 
     Parameters
     ----------
-    assignment : str
+    check : OutsideCheck
+        The assignment's check (:func:`load_check`).
     nb : NotebookNode
         The autograded notebook (its outputs say which cells failed in the kernel).
     scratch : path-like
@@ -327,7 +245,7 @@ def verify_notebook(assignment, nb, scratch, sandbox_spec=None, timeout=60, expo
     timeout : float
         Seconds for the runner.
     export_dir : path-like, optional
-        The folder the kernel saved :data:`KERNEL_EXPORTS`'s data into, None if it did not.
+        The folder the kernel saved ``check.export``'s data into, None if it did not.
     cell_seconds : dict, optional
         Each cell's wall-clock seconds (grade_id -> seconds), measured by the grader.
 
@@ -337,13 +255,11 @@ def verify_notebook(assignment, nb, scratch, sandbox_spec=None, timeout=60, expo
         Test grade_id -> the reason its outside check failed. Tests of the assignment that
         are confirmed, or not checked outside, are absent.
     """
-    if assignment not in CHECKS:
-        return {}
-    cases = CHECKS[assignment](np.random.default_rng(VERIFY_SEED))
+    cases = check.cases(np.random.default_rng(check.seed))
     root = Path(scratch) / "verify"
     if root.exists():
         shutil.rmtree(root)
-    plan = {"cells": _plan_cells(nb), "cases": [], "cell_seconds": max(int(timeout) // 4, 5)}
+    plan = {"cells": _plan_cells(nb, check), "cases": [], "cell_seconds": max(int(timeout) // 4, 5)}
     for case in cases:
         folder = root / "in" / case["name"]
         folder.mkdir(parents=True)
@@ -372,7 +288,9 @@ def verify_notebook(assignment, nb, scratch, sandbox_spec=None, timeout=60, expo
         cwd = None
     else:
         argv, cwd, ipc = [sys.executable, runner], str(root), None
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        from .sandbox import course_pythonpath
+
+        env = dict(os.environ, PYTHONPATH=course_pythonpath(),
                    NBGRADER_EXECUTION="autograde")
     try:
         proc = subprocess.run(argv, cwd=cwd, env=env, timeout=timeout, capture_output=True,
@@ -389,10 +307,9 @@ def verify_notebook(assignment, nb, scratch, sandbox_spec=None, timeout=60, expo
         if why:
             for test in case["tests"]:
                 failures.setdefault(test, f"{case['function']}: {why}")
-    if assignment in KERNEL_EXPORTS:
-        after, _, tests = KERNEL_EXPORTS[assignment]
-        why = _judge_trained_model(export_dir, (cell_seconds or {}).get(after),
-                                   np.random.default_rng(VERIFY_SEED + 1))
-        for test in tests if why else []:
+    if check.export:
+        why = check.export.judge(export_dir, (cell_seconds or {}).get(check.export.after),
+                                 np.random.default_rng(check.seed + 1))
+        for test in check.export.tests if why else []:
             failures.setdefault(test, f"model: {why}")
     return failures

@@ -191,8 +191,11 @@ def run_job(job):
 
     from .reasons import attach_reasons, cell_reasons, log_reason, merge_comment
 
+    from .verify import load_check
+
     course = Course(job["course_root"])
     assignment, student = job["assignment"], job["student"]
+    check = load_check(course.checks_dir, assignment)
     expected = list(job["cells"])
     root = Path(job["scratch"]) / "course"
     _copy_sources(course.source_dir / assignment, root / "source" / assignment)
@@ -223,7 +226,7 @@ def run_job(job):
 
     autograded = root / "autograded" / student / assignment
     for attempt in range(4):
-        ipc_dir = _use_guarded_execute(app, job, sub_dir, course.source_dir / assignment)
+        ipc_dir = _use_guarded_execute(app, job, sub_dir, course.source_dir / assignment, check)
         try:
             outcome = capture_log(app)
         finally:
@@ -273,7 +276,7 @@ def run_job(job):
                 nb = nbformat.read(str(path), as_version=4)
                 found = cell_reasons(nb)
                 own = [r for r in reasons if r.startswith(f"{name}: ")]   # e.g. duplicates
-                failures = _verify(job, assignment, nb, sn)
+                failures = _verify(job, check, nb, sn)
                 for g in sn.grades:
                     entry["grades"][g.name] = {"auto_score": g.auto_score,
                                                "needs_manual_grade": bool(g.needs_manual_grade)}
@@ -306,25 +309,21 @@ def run_job(job):
     return result
 
 
-def _verify(job, assignment, nb, sn):
+def _verify(job, check, nb, sn):
     """The outside check of the tests that scored in the kernel (:mod:`autograder.verify`)."""
-    if not any((g.auto_score or 0) > 0 for g in sn.grades):
+    if check is None or not any((g.auto_score or 0) > 0 for g in sn.grades):
         return {}
     from .execute import GuardedExecute
     from .reasons import short
     from .verify import verify_notebook
 
     try:
-        return verify_notebook(assignment, nb, Path(job["scratch"]) / "kernel",
+        return verify_notebook(check, nb, Path(job["scratch"]) / "kernel",
                                sandbox_spec=GuardedExecute.sandbox_spec,
                                timeout=float(job.get("cell_timeout", 60)) * 2 + 30,
                                export_dir=GuardedExecute.export_dir,
                                cell_seconds=GuardedExecute.cell_seconds)
     except Exception as exc:                  # noqa: BLE001 -- fail closed: nothing confirmed
-        from .verify import CHECKS
-
-        if assignment not in CHECKS:
-            return {}
         why = f"the outside check failed: {type(exc).__name__}: {short(exc)}"
         return {g.name: why for g in sn.grades}
 
@@ -334,26 +333,24 @@ def _no_links_or_notebooks(folder, names):
             or os.path.islink(os.path.join(folder, n))]
 
 
-def _use_guarded_execute(app, job, sub_dir, source_dir):
+def _use_guarded_execute(app, job, sub_dir, source_dir, check):
     """Make ``app`` execute with :class:`autograder.execute.GuardedExecute` (the sandbox when the
     job asks for it, and the output cap); return the sandbox's socket folder, or None."""
     from nbgrader.preprocessors import Execute
 
     from .execute import GuardedExecute
 
-    from .verify import KERNEL_EXPORTS
-
     GuardedExecute.sandbox_spec = None
     GuardedExecute.max_output_chars = int(job.get("max_output_chars") or 0)
     GuardedExecute.cell_seconds, GuardedExecute.export_dir = {}, None
-    export = KERNEL_EXPORTS.get(job["assignment"])
+    export = check and check.export and (check.export.after, check.export.code)
     app.autograde_preprocessors = [GuardedExecute if p is Execute else p
                                    for p in app.autograde_preprocessors]
     box = job.get("sandbox")
     kernel_root = Path(job["scratch"]) / "kernel"
     if not box:
         folder = str(kernel_root / "export")           # the export code makes it when it runs
-        GuardedExecute.export = export and (export[0], export[1], folder, folder)
+        GuardedExecute.export = export and (*export, folder, folder)
         return None
     from .sandbox import WORK, SandboxSpec, prepare_dirs, readonly_paths
 
@@ -369,7 +366,7 @@ def _use_guarded_execute(app, job, sub_dir, source_dir):
             else:
                 shutil.copyfile(item, work / item.name)
     work_dir, ipc_dir = prepare_dirs(kernel_root, box["uid"])
-    GuardedExecute.export = export and (export[0], export[1], work_dir, WORK)
+    GuardedExecute.export = export and (*export, work_dir, WORK)
     GuardedExecute.sandbox_spec = SandboxSpec(
         work_dir=work_dir, ipc_dir=ipc_dir, uid=box["uid"], memory_mb=box["memory_mb"],
         cpu_seconds=box["cpu_seconds"], max_processes=box["max_processes"],

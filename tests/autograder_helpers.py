@@ -12,19 +12,20 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
-COURSE = REPO / "autograder"
+COURSE = REPO / "course"
 ASSIGNMENTS = ["lesson-exercises", "lstm-from-scratch", "lstm-keras"]
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 def copy_course(dest):
-    """A throw-away copy of the course: its config and sources, nothing generated."""
+    """A throw-away copy of the demo course: its config, sources and checks, nothing generated."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(COURSE / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(COURSE / "source", dest / "source",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for part in ("source", "checks"):
+        shutil.copytree(COURSE / part, dest / part,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     return dest
 
 

@@ -55,9 +55,9 @@ def test_the_sandbox_command_line(tmp_path):
         assert flag in argv
     assert "--unshare-user" not in argv and "--unshare-all" not in argv
     binds = [argv[k + 1] for k, a in enumerate(argv) if a in ("--ro-bind", "--bind")]
-    course = str(REPO / "autograder")
-    assert not any(b == course or b.startswith(course + "/source") or b.endswith("gradebook.db")
-                   or b == str(REPO) for b in binds), binds
+    forbidden = [str(REPO / "course"), str(REPO / "autograder")]
+    assert not any(b in forbidden or b.startswith(tuple(f + "/" for f in forbidden))
+                   or b.endswith("gradebook.db") or b == str(REPO) for b in binds), binds
     assert f"--as={1000 * 2**20}" in argv and "--cpu=7" in argv and "--nproc=9" in argv
     assert f"--fsize={3 * 2**20}" in argv
     assert argv[argv.index("--chdir") + 1] == HOME + "/work"
@@ -85,13 +85,18 @@ def test_inside_the_sandbox(tmp_path):
     server.settimeout(0.5)
     port = server.getsockname()[1]
     proc = _run_inside(tmp_path / "box", f"""
-        import os, socket, numpy, lstm_core, autograder.guards
+        import os, socket, numpy, lstm_core, lstm_core.testing
         print("uid", os.getuid(), os.getgid())
-        print("imports", lstm_core.__file__, autograder.guards.__file__)
+        print("imports", lstm_core.__file__, lstm_core.testing.__file__)
+        try:
+            import autograder
+            print("grader importable", autograder.__file__)
+        except ImportError:
+            print("no grader")
         s = socket.socket(); s.settimeout(2)
         print("net", s.connect_ex(("127.0.0.1", {port})))
-        for p in ["{REPO / 'autograder' / 'source'}", "{REPO / 'autograder' / 'nbgrader_config.py'}",
-                  "{canary}", "{REPO / 'autograder' / 'gradebook.db'}", "/root/.bash_history",
+        for p in ["{REPO / 'course' / 'source'}", "{REPO / 'course' / 'nbgrader_config.py'}",
+                  "{canary}", "{REPO / 'course' / 'gradebook.db'}", "{REPO / 'autograder'}", "/root/.bash_history",
                   "/work/main/.git", "/root/.ssh"]:
             print("sees", p, os.path.exists(p))
         for p in ["/usr/x", "{REPO / 'lstm_core' / 'x'}", "/etc/x"]:
@@ -123,7 +128,8 @@ def test_inside_the_sandbox(tmp_path):
     assert not reached and "net 0" not in out, out + proc.stderr
     assert "uid 61000 61000" in out, out + proc.stderr
     # the kernel imports the grader's own copies, wherever an editable install points
-    assert f"imports {REPO / 'lstm_core' / '__init__.py'} {REPO / 'autograder' / 'guards.py'}" in out, out
+    assert f"imports {REPO / 'lstm_core' / '__init__.py'} {REPO / 'lstm_core' / 'testing.py'}" in out, out
+    assert "no grader" in out, out      # nothing of the grader reaches a student's kernel
     assert "sees" in out and " True" not in "".join(line for line in out.splitlines() if line.startswith("sees"))
     assert out.count("cannot write") == 3
     home = [line for line in out.splitlines() if line.startswith("home of root")][0]

@@ -171,11 +171,11 @@ def test_keras_notebook_uses_keras_input_not_input_shape():
 def test_book_is_never_built_from_the_course():
     cfg = yaml.safe_load((REPO / "_config.yml").read_text())
     patterns = cfg.get("exclude_patterns", [])
-    assert any(p.strip("/*") == "autograder" for p in patterns), (
-        f"_config.yml must exclude autograder/ (solutions); exclude_patterns = {patterns}")
+    assert any(p.strip("/*") == "course" for p in patterns), (
+        f"_config.yml must exclude course/ (solutions); exclude_patterns = {patterns}")
     assert cfg.get("only_build_toc_files") is True
     toc = (REPO / "_toc.yml").read_text()
-    assert "autograder" not in toc and "source/" not in toc
+    assert "course" not in toc and "autograder" not in toc and "source/" not in toc
 
 
 def exercise_text(cell):
@@ -234,7 +234,7 @@ def test_reference_disabled_blocks_aliases_and_restores():
     import numpy as np
 
     import lstm_core
-    from autograder.guards import ReferenceImplementationCalled, reference_disabled
+    from lstm_core.testing import ReferenceImplementationCalled, reference_disabled
     from lstm_core import lstm_forward as alias
 
     x = np.zeros((1, 2, 3))

@@ -19,8 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from autograder.sandbox import (  # noqa: E402
     SandboxError, SandboxSpec, check_can_sandbox, readonly_paths,
 )
-from autograder.verify import CHECKS, KERNEL_EXPORTS, verify_notebook  # noqa: E402
-from autograder.verify import _judge_trained_model  # noqa: E402
+from autograder.verify import load_check, verify_notebook  # noqa: E402
+
+CHECKS = {a: load_check(COURSE / "checks", a)
+          for a in ("lesson-exercises", "lstm-from-scratch", "lstm-keras")}
+KERAS = CHECKS["lstm-keras"]
 
 try:
     check_can_sandbox()
@@ -45,8 +48,7 @@ def _spec():
 
 
 def _tests(assignment):
-    return {t for case in CHECKS[assignment](__import__("numpy").random.default_rng(0))
-            for t in case["tests"]}
+    return CHECKS[assignment].tests()
 
 
 @pytest.fixture(scope="module")
@@ -62,22 +64,22 @@ def trained(tmp_path_factory):
     exec(cells["train"], ns)
     seconds = time.perf_counter() - started
     folder = tmp_path_factory.mktemp("export") / "weights"
-    after, code, tests = KERNEL_EXPORTS["lstm-keras"]
-    assert (after, tests) == ("train", ["test-beats-baseline"])
-    exec(code.replace("__EXPORT_FOLDER__", repr(str(folder))), ns)
+    export = KERAS.export
+    assert (export.after, export.tests) == ("train", ("test-beats-baseline",))
+    exec(export.code.replace("__EXPORT_FOLDER__", repr(str(folder))), ns)
     return folder, seconds
 
 
 @pytest.mark.parametrize("assignment", ["lesson-exercises", "lstm-from-scratch", "lstm-keras"])
 def test_the_solution_is_confirmed(assignment, tmp_path, request):
     folder, seconds = request.getfixturevalue("trained") if assignment == "lstm-keras" else (None, 0)
-    assert verify_notebook(assignment, _notebook(assignment), tmp_path, _spec(), export_dir=folder,
+    assert verify_notebook(CHECKS[assignment], _notebook(assignment), tmp_path, _spec(), export_dir=folder,
                            cell_seconds={"train": seconds}) == {}
 
 
 def test_the_verify_constants_are_the_notebooks():
-    from autograder.verify import TIME_STEPS, TRAIN_BUDGET_SECONDS
-
+    TIME_STEPS, TRAIN_BUDGET_SECONDS = (KERAS.cases.__globals__[name]
+                                        for name in ("TIME_STEPS", "TRAIN_BUDGET_SECONDS"))
     data = next(c.source for c in _notebook("lstm-keras").cells
                 if c.metadata.get("nbgrader", {}).get("grade_id") == "data")
     assert f"TIME_STEPS = {TIME_STEPS} " in data and f"TRAIN_BUDGET_SECONDS = {TRAIN_BUDGET_SECONDS} " in data
@@ -86,10 +88,10 @@ def test_the_verify_constants_are_the_notebooks():
 def test_the_trained_model_is_judged_by_its_weights_and_the_graders_clock(trained, tmp_path):
     folder, seconds = trained
     rng = lambda: np.random.default_rng(5)                       # noqa: E731
-    assert _judge_trained_model(folder, seconds, rng()) is None
-    assert "took 25.0 s by the grader's clock" in _judge_trained_model(folder, 25.0, rng())
-    assert "did not run" in _judge_trained_model(folder, None, rng())
-    assert "no trained `model`" in _judge_trained_model(None, seconds, rng())
+    assert KERAS.export.judge(folder, seconds, rng()) is None
+    assert "took 25.0 s by the grader's clock" in KERAS.export.judge(folder, 25.0, rng())
+    assert "did not run" in KERAS.export.judge(folder, None, rng())
+    assert "no trained `model`" in KERAS.export.judge(None, seconds, rng())
     weights = [np.load(folder / f"{k}.npy") for k in range(5)]
 
     def judged(name, arrays, link=None):
@@ -99,7 +101,7 @@ def test_the_trained_model_is_judged_by_its_weights_and_the_graders_clock(traine
             np.save(d / f"{k}.npy", a)
         if link:
             os.symlink(link, d / f"{len(arrays)}.npy")
-        return _judge_trained_model(d, seconds, rng())
+        return KERAS.export.judge(d, seconds, rng())
 
     # an untrained model (what a kernel that fakes np.mean or the predictions really holds)
     assert "more than half the persistence baseline" in judged("zero", [0 * w for w in weights])
@@ -108,7 +110,7 @@ def test_the_trained_model_is_judged_by_its_weights_and_the_graders_clock(traine
     # a link the kernel planted (to the gradebook, to /dev/zero) is never followed
     assert "could not be read" in judged("link", weights[:4], link="/dev/zero")
     os.symlink(folder, tmp_path / "dir-link")
-    assert "could not be read" in _judge_trained_model(tmp_path / "dir-link", seconds, rng())
+    assert "could not be read" in KERAS.export.judge(tmp_path / "dir-link", seconds, rng())
 
 
 def test_a_model_that_only_fools_the_kernel_is_not_confirmed(tmp_path):
@@ -119,7 +121,7 @@ def test_a_model_that_only_fools_the_kernel_is_not_confirmed(tmp_path):
            "                              keras.layers.GRU(units), keras.layers.Dense(1)])\n"
            "    model.compile(optimizer='adam', loss='mse')\n"
            "    return model\n")
-    failures = verify_notebook("lstm-keras", _notebook("lstm-keras", build_model=gru), tmp_path,
+    failures = verify_notebook(KERAS, _notebook("lstm-keras", build_model=gru), tmp_path,
                                _spec(), cell_seconds={"train": 1.0})
     assert set(failures) == {"test-build-model", "test-beats-baseline"}, failures
     assert failures["test-build-model"].startswith("build_model: ")
@@ -139,7 +141,7 @@ def test_fooling_the_kernel_does_not_fool_the_outside_check(tmp_path):
                                "    return lstm_core.lstm_step_backward(dh, dc, cache)\n"),
         "lstm_backward": "def lstm_backward(*a, **k):\n    raise SystemExit\n",
     }
-    failures = verify_notebook("lstm-from-scratch", _notebook("lstm-from-scratch", **answers),
+    failures = verify_notebook(CHECKS["lstm-from-scratch"], _notebook("lstm-from-scratch", **answers),
                                tmp_path, _spec())
     assert set(failures) == _tests("lstm-from-scratch"), failures
     assert "value 0 is wrong" in failures["test-lstm-step-forward"]
@@ -148,7 +150,7 @@ def test_fooling_the_kernel_does_not_fool_the_outside_check(tmp_path):
 def test_a_wrong_quick_check_answer_and_a_missing_function(tmp_path):
     nb = _notebook("lesson-exercises", quick_check_choice='quick_check_answer = "A"\n',
                    exercise_2_code="def forget_gate(*a):\n    return 0.5\n")
-    failures = verify_notebook("lesson-exercises", nb, tmp_path, _spec())
+    failures = verify_notebook(CHECKS["lesson-exercises"], nb, tmp_path, _spec())
     assert set(failures) == {"test-quick-check-choice", "test-forget-gate-range",
                              "test-forget-gate-monotonic", "test-memory-after"}, failures
     assert "NameError" in failures["test-memory-after"]

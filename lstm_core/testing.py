@@ -1,4 +1,4 @@
-"""Run a student's function with a reference implementation switched off.
+"""Run a student's function with a reference implementation switched off (for graded notebooks).
 
 The ``lstm-from-scratch`` assignment asks for ``lstm_step_forward``, ``lstm_forward``,
 ``lstm_step_backward`` and ``lstm_backward`` written in NumPy, with ``lstm_core``'s signatures.
@@ -14,8 +14,8 @@ defined elsewhere (``lstm_core.sigmoid``, ``numerical_gradient``, ``rel_error``)
 
 The tests compute their expected values with ``lstm_core`` *before* entering the block.
 
-This module must stay light: it is imported by the student notebooks (no nbgrader, no
-TensorFlow).
+This module must stay light: the graded notebooks import it from the student's own install of
+``lstm_core`` (no grader, no nbgrader, no TensorFlow).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class ReferenceImplementationCalled(RuntimeError):
 def _disabled(*args, **kwargs):
     # This code runs as the disabled function, with *its* module's globals: it may use only
     # builtins, hence the import by name.
-    raise __import__("autograder.guards", fromlist=["guards"]).ReferenceImplementationCalled(
+    raise __import__("lstm_core.testing", fromlist=["testing"]).ReferenceImplementationCalled(
         "this calls lstm_core's own implementation of what the exercise asks you to write "
         "yourself in NumPy: it earns no points. (lstm_core.sigmoid, numerical_gradient and "
         "rel_error may be used.)")

@@ -1,14 +1,15 @@
-"""nbgrader configuration of the LSTM course (nbgrader 0.9.x).
+"""nbgrader configuration of an LSTM course (nbgrader 0.9.x).
 
-This directory, ``autograder/``, is the nbgrader course root. Both the course's own
-command line (``python -m autograder ...``) and nbgrader's (``nbgrader ...`` run from this
-directory) read this file. Paths below are relative to this file, so the course works from any
-checkout and from a throw-away copy (the tests grade in one).
+This folder is a course: the nbgrader course root. Both the grader's command line
+(``python -m autograder ... --course DIR``) and nbgrader's (``nbgrader ...`` run from this
+folder) read this file. Paths below are relative to this file, so the course works from any
+place and from a throw-away copy (the tests grade in one).
 
 Layout (nbgrader's defaults): ``source/<assignment>/`` (instructor versions, with solutions and
 hidden tests), ``release/`` (student versions), ``submitted/<student>/<assignment>/``,
-``autograded/``, ``feedback/`` and the gradebook ``gradebook.db`` (SQLite). Only ``source/`` is
-in git.
+``autograded/``, ``feedback/`` and the gradebook ``gradebook.db`` (SQLite). Beside them,
+``checks/<assignment>.py``: the outside checks of the tests (``autograder/verify.py``). Only
+this file, ``source/`` and ``checks/`` are kept in git.
 """
 
 import os
@@ -26,11 +27,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "lstm-course"
 # nbgrader's default gradebook, written out: an SQLite file in the course root. Only one
-# process writes it at a time (see autograder/grading.py).
+# process writes it at a time (the grader's ``grading.py``).
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 
 # --- markers, exactly (a mistyped marker ships a hidden test or a solution to students;
-#     tests/test_autograder_release.py checks every released notebook line by line) ---------
+#     `python -m autograder release` checks every released notebook line by line) ---------
 c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
 c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
