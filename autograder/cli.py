@@ -1,7 +1,7 @@
-"""``python -m autograder``: release, grade, feedback, export, validate.
+"""``python -m autograder``: init, release, grade, feedback, export, validate.
 
-Each command is a thin layer over nbgrader's converters and gradebook, run on the course root
-``autograder/`` (or ``--course DIR``). ``python -m autograder COMMAND --help`` explains each.
+Each command is a thin layer over nbgrader's converters and gradebook, run on a course folder
+(``--course DIR``; the repository's demo course ``course/`` by default). ``python -m autograder COMMAND --help`` explains each.
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ from . import DEMO_COURSE
 __all__ = ["main", "build_parser"]
 
 EPILOG = textwrap.dedent("""
-    A term, end to end (from the repository root):
-      make book                                         # the book, into _build/html
-      python -m autograder release                      # student notebooks: autograder/release/
+    A term, end to end (from the repository root, after `make book`):
+      python -m autograder init ~/courses/lstm-2027     # a private course (keep it private)
+      python -m autograder release --course ~/courses/lstm-2027
+                                                        # student notebooks: DIR/release/
                                                         #   and _build/html/graded/ (book links)
-      python -m autograder grade lstm-keras ~/lms-export --jobs 2
-      python -m autograder feedback lstm-keras          # autograder/feedback/<student>/...
-      python -m autograder export --to grades.csv
-    Students check their work with:  python -m autograder validate lstm-keras.ipynb
+      python -m autograder grade lstm-keras ~/lms-export --jobs 2 --course ~/courses/lstm-2027
+      python -m autograder feedback lstm-keras --course ~/courses/lstm-2027
+      python -m autograder export --to grades.csv --course ~/courses/lstm-2027
+    Without --course, every command works on the repository's demo course, course/.
+    Students check their work with:  python -m lstm_core.check lstm-keras.ipynb
 """)
 
 
@@ -35,17 +37,33 @@ def build_parser():
     """The argument parser of ``python -m autograder``."""
     parser = argparse.ArgumentParser(
         prog="python -m autograder",
-        description="The LSTM course's grader: nbgrader's machinery behind five commands.",
+        description="The LSTM course's grader: nbgrader's machinery behind a few commands.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     fmt = argparse.RawDescriptionHelpFormatter
+
+    p = sub.add_parser(
+        "init", formatter_class=fmt, help="make a private course for a term from the demo course",
+        description=textwrap.dedent("""
+            Create DIR, a course folder of your own: nbgrader_config.py (with its own course
+            id), source/<assignment>/ (solutions and hidden tests) and checks/<assignment>.py
+            (the outside checks and their seeds), copied from the demo course, and a .gitignore
+            for what the other commands generate. Keep DIR in a private repository, edit its
+            notebooks and seeds for the term, and pass --course DIR to every other command."""),
+        epilog="example:\n  python -m autograder init ~/courses/lstm-2027 --course-id lstm-2027\n"
+               "  python -m autograder release --course ~/courses/lstm-2027")
+    p.add_argument("dir", metavar="DIR", help="a new (or empty) folder outside the repository")
+    p.add_argument("--course-id", default=None, metavar="ID",
+                   help="nbgrader's course id (default: the folder's name)")
+    p.add_argument("--from", dest="template", default=None, metavar="COURSE",
+                   help="the course to copy (default: the demo course)")
 
     p = sub.add_parser(
         "release", formatter_class=fmt, help="generate the student notebooks",
         description=textwrap.dedent("""
             Generate the student version of each assignment with nbgrader (solutions and hidden
             tests removed, cells locked, checksums recorded, the gradebook updated) into
-            autograder/release/<assignment>/, check that no solution or hidden-test line is left,
+            <course>/release/<assignment>/, check that no solution or hidden-test line is left,
             and copy the notebooks to <html-dir>/graded/<assignment>/, where the book's exercises
             chapter links to them. Run it after `make book`."""),
         epilog="example:\n  python -m autograder release\n"
@@ -70,7 +88,7 @@ def build_parser():
             still gets a row: zero for what could not be graded, and the reason, in the
             gradebook's comments, the feedback and the CSV. Written answers are left for grading
             by hand (nbgrader's formgrader)."""),
-        epilog="examples:\n  python -m autograder grade lstm-from-scratch autograder/submitted\n"
+        epilog="examples:\n  python -m autograder grade lstm-from-scratch course/submitted\n"
                "  python -m autograder grade lstm-keras ~/Downloads/canvas-export --jobs 2\n"
                "  python -m autograder grade lesson-exercises exports --student-pattern "
                "'^(?P<student>\\w+)-'")
@@ -114,7 +132,7 @@ def build_parser():
     p = sub.add_parser(
         "feedback", formatter_class=fmt, help="write HTML feedback for each graded student",
         description="Write nbgrader's HTML feedback, with the scores, test output and comments "
-                    "(reasons included), to autograder/feedback/<student>/<ASSIGNMENT>/.",
+                    "(reasons included), to <course>/feedback/<student>/<ASSIGNMENT>/.",
         epilog="example:\n  python -m autograder feedback lstm-keras")
     p.add_argument("assignment", metavar="ASSIGNMENT")
     p.add_argument("--student", action="append", default=None, metavar="ID",
@@ -154,6 +172,14 @@ def main(argv=None):
 
     prepare_process()
     try:
+        if args.command == "init":
+            from .init_course import init_course
+
+            root = init_course(args.dir, course_id=args.course_id, template=args.template)
+            print(f"created the course {Course(root).course_id!r} in {root}\n"
+                  f"next: keep it in a private repository, then\n"
+                  f"  python -m autograder release --course {root}")
+            return 0
         course = Course(args.course)
         if args.command == "release":
             from .release import default_html_dir, release_assignment
