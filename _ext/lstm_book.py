@@ -1,6 +1,6 @@
 """Sphinx helper for the LSTM course book (loaded from ``_config.yml``).
 
-It does three things the stock Jupyter Book 1 configuration cannot:
+It does what the stock Jupyter Book 1 configuration cannot:
 
 1. **Execution mode from the environment.** ``_config.yml`` sets
    ``execute_notebooks: cache`` so that a reader's rebuild re-runs only the
@@ -49,6 +49,13 @@ It does three things the stock Jupyter Book 1 configuration cannot:
    missing would both create its tables, and one fails ("table settings
    already exists").
 
+6. **The student's install in the book.** After an HTML build a wheel of the
+   project with ``lstm_core`` alone (no grader, no course) is written to
+   ``_build/html/install/``;
+   the exercises chapter links to it and gives the one ``pip install`` command
+   a student runs. It is built from a copy of the packages, with the build
+   tools of the book's own environment (no network, no files in the checkout).
+
 Launch-button URLs can also be set without editing ``_config.yml``:
 ``LSTM_BOOK_BINDERHUB_URL``, ``LSTM_BOOK_COLAB_URL``, ``LSTM_BOOK_JUPYTERHUB_URL``
 (an empty value removes that button).
@@ -59,6 +66,9 @@ from __future__ import annotations
 import logging as logging_std
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -201,6 +211,34 @@ def _copy_mathjax(app: Sphinx, exception) -> None:
         shutil.copy2(license_file, dest / "LICENSE")
 
 
+#: What goes into the student's wheel: lstm_core and the files its metadata names (no grader).
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "lstm_core")
+WHEEL_DIR = "install"
+
+
+def _build_student_wheel(app: Sphinx, exception) -> None:
+    """Put a wheel of the project into ``<html>/install/`` (see 6. above)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    root = Path(app.confdir)
+    dest = Path(app.outdir) / WHEEL_DIR
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in WHEEL_SOURCES:
+            src = root / name
+            if src.is_dir():
+                shutil.copytree(src, Path(tmp) / name,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            else:
+                shutil.copy2(src, Path(tmp) / name)
+        for old in dest.glob("*.whl"):
+            old.unlink()
+        proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                               "--no-build-isolation", "--wheel-dir", str(dest), tmp],
+                              cwd=tmp, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ExtensionError(f"the student's wheel could not be built:\n{proc.stderr}")
+
+
 class _TracebackLexingFilter(logging_std.Filter):
     """Drop Sphinx's 'Lexing literal_block ... as "ipythontb" ...' warning (see 4. above)."""
 
@@ -226,4 +264,5 @@ def setup(app: Sphinx) -> dict:
     # after myst-nb's own builder-inited handler (priority 500), which sets the cache's path
     app.connect("builder-inited", _create_jupyter_cache, priority=900)
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _build_student_wheel)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 BUILD_TIMEOUT_S = 30 * 60  # the whole book must build in ~5 min on 2 cores; this only stops a hang
 RELEASE_TIMEOUT_S = 10 * 60
-#: Options of ``python -m autograder release`` that take the built book's html folder.
+
 
 
 def toc_docs(toc_path: Path = REPO / "_toc.yml") -> list[str]:

@@ -1,0 +1,111 @@
+"""The student's install: the wheel in the built book, in a fresh virtual environment.
+
+A student downloads the wheel from the book and runs the one command the exercises chapter
+gives; with that alone (no TensorFlow, no nbgrader, no grader, no solution on disk) the released
+NumPy notebooks run, and ``python -m lstm_core.check`` passes them when they are solved and
+fails them while they are blank.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from autograder_helpers import (  # noqa: E402
+    BEGIN_HIDDEN, BEGIN_SOLUTION, COURSE, END_HIDDEN, END_SOLUTION, fill, read_nb,
+    solution_answers,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from autograder.leaks import secret_lines  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+NUMPY_ASSIGNMENTS = ("lesson-exercises", "lstm-from-scratch")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheel(book_html):
+    wheels = sorted((book_html / "install").glob("*.whl"))
+    assert len(wheels) == 1, f"one wheel expected in {book_html / 'install'}: {wheels}"
+    return wheels[0]
+
+
+def _student_command(book_html):
+    """The pip command the exercises chapter gives (the built page's text)."""
+    page = (book_html / "chapters" / "10_exercises.html").read_text()
+    found = re.search(r"pip install (?:&quot;|\")?(lstm_course-[^\s\"&<]+\.whl\[notebook\])", page)
+    assert found, "the exercises chapter gives no `pip install ...whl[notebook]` command"
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def student_env(tmp_path_factory, wheel, book_html):
+    """A fresh virtual environment with the student's install, from the wheel in the book."""
+    root = tmp_path_factory.mktemp("student")
+    venv.EnvBuilder(with_pip=True).create(root / "venv")
+    python = root / "venv" / "bin" / "python"
+    requirement = _student_command(book_html).replace(wheel.name, str(wheel))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", requirement],
+                          capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return python, env
+
+
+def test_the_wheel_holds_no_course_file_solution_or_hidden_test(wheel):
+    secrets = set()
+    for assignment in (p.name for p in (COURSE / "source").iterdir()):
+        secrets |= set(secret_lines(COURSE / "source" / assignment / f"{assignment}.ipynb"))
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        assert any(n.startswith("lstm_core/") for n in names)
+        assert not any(n.startswith(("course/", "autograder/", "source/", "checks/"))
+                       for n in names), names
+        for name in names:
+            text = zf.read(name).decode("utf-8", errors="replace")
+            for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN):
+                assert marker not in text, f"{marker} in {name}"
+            lines = {line.strip() for line in text.splitlines()}
+            assert not (lines & secrets), f"{name} holds {sorted(lines & secrets)[:3]}"
+
+
+def test_the_student_install_has_no_grader_and_no_tensorflow(student_env):
+    python, env = student_env
+    probe = ("import importlib.util as u, lstm_core;"
+             "print([m for m in ('tensorflow', 'keras', 'nbgrader', 'autograder')"
+             " if u.find_spec(m)])")
+    out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=env,
+                         cwd=str(python.parent), timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("assignment", NUMPY_ASSIGNMENTS)
+def test_the_check_passes_the_solution_and_fails_the_blank(assignment, student_env, book_html,
+                                                           tmp_path):
+    python, env = student_env
+    released = book_html / "graded" / assignment / f"{assignment}.ipynb"
+    assert "lstm_core" in released.read_text()
+    solved = fill(released, solution_answers(COURSE, assignment), tmp_path / "solved" / released.name)
+    blank = fill(released, {}, tmp_path / "blank" / released.name)
+
+    def check(path):
+        return subprocess.run([str(python), "-m", "lstm_core.check", str(path)],
+                              capture_output=True, text=True, env=env, cwd=str(tmp_path),
+                              timeout=600)
+
+    ok = check(solved)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert re.search(r"(\d+) of \1 visible tests pass", ok.stdout), ok.stdout
+    failed = check(blank)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "not done yet" in failed.stdout and "FAILED" in failed.stdout, failed.stdout
+    assert not any(c.get("outputs") for c in read_nb(blank).cells)    # the file is not changed
