@@ -48,6 +48,8 @@ class CellCheck:
 def _error_line(cell):
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
+            if out.get("ename") == "NotImplementedError" and not out.get("evalue"):
+                return "NotImplementedError (an answer is not written yet)"
             return f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip()
     return ""
 
@@ -99,6 +101,7 @@ def check_notebook(path, timeout=120):
     except Exception as exc:                  # noqa: BLE001 -- not a file, not JSON, ...
         raise ValueError(f"{path} is not a notebook that can be read: {exc}") from exc
     client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(path.resolve().parent)}})
     client.execute()
     return _checks(nb)

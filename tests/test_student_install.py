@@ -107,5 +107,5 @@ def test_the_check_passes_the_solution_and_fails_the_blank(assignment, student_e
     assert re.search(r"(\d+) of \1 visible tests pass", ok.stdout), ok.stdout
     failed = check(blank)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "not done yet" in failed.stdout and "FAILED" in failed.stdout, failed.stdout
+    assert "FAILED  NotImplementedError" in failed.stdout, failed.stdout
     assert not any(c.get("outputs") for c in read_nb(blank).cells)    # the file is not changed
