@@ -8,6 +8,7 @@ imports it only when called. Nor does it import matplotlib: the plot helpers of
 """
 
 from .activations import sigmoid
+from .colors import GATE_COLORS, gate_colormap
 from .data import (
     decode_text,
     encode_text,
@@ -15,6 +16,7 @@ from .data import (
     load_share_prices,
     load_sunspots,
 )
+from .diagrams import draw_lstm_cell, draw_unrolled_rnn_vs_lstm
 from .gradcheck import numerical_gradient, rel_error
 from .gradients import gradient_norms_through_time, hidden_state_gradients
 from .init import init_lstm_params, init_rnn_params
@@ -30,6 +32,7 @@ from .lstm import (
 )
 from .plots import (
     plot_cell_state,
+    plot_gate,
     plot_gates,
     plot_gradient_norms,
     plot_training_curves,
@@ -93,5 +96,10 @@ __all__ = [
     "plot_cell_state",
     "plot_gradient_norms",
     "plot_training_curves",
+    "plot_gate",
+    "GATE_COLORS",
+    "gate_colormap",
+    "draw_lstm_cell",
+    "draw_unrolled_rnn_vs_lstm",
 ]
 

@@ -14,14 +14,18 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .colors import GATE_COLORS, GATE_LABELS, gate_colormap
+
 __all__ = [
     "plot_gates",
+    "plot_gate",
     "plot_cell_state",
     "plot_gradient_norms",
     "plot_training_curves",
 ]
 
-GATE_NAMES = ("input gate $i$", "forget gate $f$", "candidate $g$", "output gate $o$")
+GATE_ORDER = "ifgo"                     # Keras's block order i, f, c (= g), o
+GATE_NAMES = tuple(GATE_LABELS[k] for k in GATE_ORDER)
 
 
 def _new_axes(nrows=1, ncols=1, **kwargs):
@@ -31,8 +35,41 @@ def _new_axes(nrows=1, ncols=1, **kwargs):
     return axes
 
 
+def _gate_values(cache, sample):
+    """The (N, T, 4H) gate activations of a cache or array, with ``sample`` checked."""
+    gates = np.asarray(getattr(cache, "gates", cache))
+    if gates.ndim != 3 or gates.shape[-1] % 4 or gates.shape[-1] == 0:
+        raise ValueError(f"gates must have shape (N, T, 4H); got {gates.shape}")
+    N = gates.shape[0]
+    if not -N <= sample < N:
+        raise ValueError(f"sample must be in 0 .. N - 1 = 0 .. {N - 1}; got {sample}")
+    return gates
+
+
+def _draw_gate(ax, gates, sample, key, colorbar):
+    """One gate's heatmap (H, T) on ``ax``, in that gate's colour map."""
+    _, T, H4 = gates.shape
+    H = H4 // 4
+    k = GATE_ORDER.index(key)
+    block = gates[sample, :, k * H:(k + 1) * H].T                        # (H, T)
+    lo = -1.0 if key == "g" else 0.0
+    im = ax.imshow(block, aspect="auto", origin="lower", interpolation="nearest",
+                   vmin=lo, vmax=1.0, cmap=gate_colormap(key),
+                   extent=(-0.5, T - 0.5, -0.5, H - 0.5))
+    ax.set_title(GATE_LABELS[key], color=GATE_COLORS[key])
+    ax.set_xlabel("time step $t$")
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax)
+    return im
+
+
 def plot_gates(cache, sample=0, axes=None, colorbar=True):
     """Heatmaps of the four gate activations of one sequence, over time and units.
+
+    Each gate is drawn in its own colour map, from white to its colour in
+    :data:`lstm_core.colors.GATE_COLORS` (the colour of the gate in the cell
+    diagrams); the candidate, which can be negative, runs from
+    :data:`lstm_core.colors.NEGATIVE_COLOR` through white to its colour.
 
     Parameters
     ----------
@@ -58,29 +95,54 @@ def plot_gates(cache, sample=0, axes=None, colorbar=True):
         If the gates are not ``(N, T, 4H)``, ``sample`` is out of range, or
         ``axes`` does not hold four axes.
     """
-    gates = np.asarray(getattr(cache, "gates", cache))
-    if gates.ndim != 3 or gates.shape[-1] % 4 or gates.shape[-1] == 0:
-        raise ValueError(f"gates must have shape (N, T, 4H); got {gates.shape}")
-    N, T, H4 = gates.shape
-    if not -N <= sample < N:
-        raise ValueError(f"sample must be in 0 .. N - 1 = 0 .. {N - 1}; got {sample}")
+    gates = _gate_values(cache, sample)
     if axes is None:
         axes = _new_axes(1, 4, figsize=(12, 3), sharey=True, layout="constrained")
     axes = np.asarray(axes, dtype=object).ravel()
     if axes.size != 4:
         raise ValueError(f"axes must hold 4 axes (i, f, g, o); got {axes.size}")
-    H = H4 // 4
-    for k, (ax, name) in enumerate(zip(axes, GATE_NAMES)):
-        block = gates[sample, :, k * H:(k + 1) * H].T                    # (H, T)
-        lo, cmap = (-1.0, "RdBu_r") if k == 2 else (0.0, "viridis")
-        im = ax.imshow(block, aspect="auto", origin="lower", interpolation="nearest",
-                       vmin=lo, vmax=1.0, cmap=cmap, extent=(-0.5, T - 0.5, -0.5, H - 0.5))
-        ax.set_title(name)
-        ax.set_xlabel("time step $t$")
-        if colorbar:
-            ax.figure.colorbar(im, ax=ax)
+    for ax, key in zip(axes, GATE_ORDER):
+        _draw_gate(ax, gates, sample, key, colorbar)
     axes[0].set_ylabel("unit")
     return axes
+
+
+def plot_gate(cache, gate="o", sample=0, ax=None, colorbar=True):
+    """The heatmap of one gate of one sequence, over time and units.
+
+    Parameters
+    ----------
+    cache : LSTMCache or (N, T, 4H) array_like
+        As for :func:`plot_gates`.
+    gate : {"i", "f", "g", "o"}, optional
+        Which gate to draw (``"c"`` is accepted for the candidate).
+    sample : int, optional
+        Which sequence of the batch to show, in ``0 .. N - 1``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
+    colorbar : bool, optional
+        Add a colour bar beside the heatmap.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        One image, (H, T), in the gate's colour map, as in :func:`plot_gates`.
+
+    Raises
+    ------
+    ValueError
+        If the gates are not ``(N, T, 4H)``, ``sample`` is out of range or
+        ``gate`` is not one of i, f, g, o.
+    """
+    key = "g" if gate == "c" else gate
+    if key not in GATE_ORDER:
+        raise ValueError(f"gate must be one of 'i', 'f', 'g', 'o'; got {gate!r}")
+    gates = _gate_values(cache, sample)
+    if ax is None:
+        ax = _new_axes(figsize=(6, 3), layout="constrained")
+    _draw_gate(ax, gates, sample, key, colorbar)
+    ax.set_ylabel("unit")
+    return ax
 
 
 def plot_cell_state(c, sample=0, units=None, ax=None):
