@@ -8,6 +8,7 @@ imports it only when called. Nor does it import matplotlib: the plot helpers of
 """
 
 from .activations import sigmoid
+from .cells import CELL_NAMES, get_cell
 from .colors import GATE_COLORS, gate_colormap
 from .data import (
     decode_text,
@@ -21,6 +22,7 @@ from .gradcheck import numerical_gradient, rel_error
 from .gradients import gradient_norms_through_time, hidden_state_gradients
 from .init import init_lstm_params, init_rnn_params
 from .keras_interop import weights_from_keras, weights_to_keras
+from .keras_interop import params_from_keras
 from .lstm import (
     LSTMCache,
     LSTMStepCache,
@@ -101,5 +103,8 @@ __all__ = [
     "gate_colormap",
     "draw_lstm_cell",
     "draw_unrolled_rnn_vs_lstm",
+    "CELL_NAMES",
+    "get_cell",
+    "params_from_keras",
 ]
 

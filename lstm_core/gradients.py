@@ -3,17 +3,16 @@
 The vanishing-gradient chapter of the book asks one question of a recurrent
 network: if the loss is read at the last step, how large is its gradient with
 respect to what happened ``k`` steps earlier? Everything here is computed with
-the backward functions of :mod:`lstm_core.lstm` and :mod:`lstm_core.rnn` on the
-cache of one forward pass; no cell arithmetic is repeated.
+the backward functions of the cell (from the registry :mod:`lstm_core.cells`:
+:mod:`lstm_core.lstm`, :mod:`lstm_core.rnn`, the LSTM variants) on the cache of
+one forward pass; no cell arithmetic is repeated.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .lstm import LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward
-from .rnn import RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward
-from .validation import check_cell
+from .cells import get_cell
 
 __all__ = ["gradient_norms_through_time", "hidden_state_gradients"]
 
@@ -26,10 +25,11 @@ def hidden_state_gradients(cell, cache, dh_last):
 
     Parameters
     ----------
-    cell : {'lstm', 'rnn'}
-        Which kind of cache this is.
-    cache : LSTMCache or RNNCache
-        From :func:`lstm_core.lstm_forward` or :func:`lstm_core.rnn_forward`.
+    cell : str
+        Which kind of cache this is: 'lstm', 'rnn' or another registered cell.
+    cache : LSTMCache, RNNCache or VariantCache
+        From the cell's forward function (:func:`lstm_core.lstm_forward`,
+        :func:`lstm_core.rnn_forward`, :func:`lstm_core.variants.variant_forward`).
     dh_last : (N, H) ndarray
         The upstream gradient :math:`\\partial L/\\partial h_T` on the last
         hidden state; the loss depends on no other output.
@@ -45,11 +45,11 @@ def hidden_state_gradients(cell, cache, dh_last):
 
     Notes
     -----
-    One loop of :func:`lstm_core.lstm_step_backward` (or
-    :func:`lstm_core.rnn_step_backward`) from the last step down, each step's
-    cache assembled from the arrays the sequence cache already stores (the
-    states ``cache.hs``, ``cache.cs``, time-major ``(T + 1, N, H)``, the gate
-    values and ``tanh`` of the cell states), so nothing is recomputed:
+    One loop of the cell's step backward (:func:`lstm_core.lstm_step_backward`,
+    :func:`lstm_core.rnn_step_backward`, ...) from the last step down, each
+    step's cache taken from what the sequence cache already stores (for the
+    LSTM the states ``cache.hs``, ``cache.cs``, time-major ``(T + 1, N, H)``,
+    the gate values and ``tanh`` of the cell states), so nothing is recomputed:
 
     .. math::
 
@@ -57,39 +57,34 @@ def hidden_state_gradients(cell, cache, dh_last):
         = \\Big(\\frac{\\partial L}{\\partial h_t}, \\frac{\\partial L}{\\partial c_t}\\Big)
           \\cdot \\frac{\\partial (h_t, c_t)}{\\partial h_{t-1}}
     """
-    cell = check_cell(cell)
+    cell = get_cell(cell)
     N, T, D, H = cache.shape
-    dtype = cache.hs.dtype
-    dh_last = np.asarray(dh_last, dtype=dtype)
+    dtype = cache.dtype
+    dh_last = np.asarray(dh_last)
     if dh_last.shape != (N, H):
         raise ValueError(f"dh_last must have shape (N, H) = {(N, H)}; got {dh_last.shape}")
     dhs = np.empty((N, T, H), dtype)
-    dh = dh_last
-    dc = np.zeros((N, H), dtype)
+    dstate = (dh_last.astype(dtype),) + tuple(np.zeros((N, H), dtype)
+                                              for _ in range(cell.n_states - 1))
     for t in range(T - 1, -1, -1):
-        dhs[:, t] = dh
+        dhs[:, t] = dstate[0]
         if t == 0:
             break
-        if cell == "lstm":
-            step = LSTMStepCache(cache.x[:, t], cache.hs[t], cache.cs[t], cache.Wx,
-                                 cache.Wh, cache.gates_tm[t], cache.tanh_cs[t])
-            _, dh, dc, _, _, _ = lstm_step_backward(dh, dc, step)      # (N, H) each
-        else:
-            step = RNNStepCache(cache.x[:, t], cache.hs[t], cache.Wx, cache.Wh,
-                                cache.hs[t + 1])
-            _, dh, _, _, _ = rnn_step_backward(dh, step)               # (N, H)
+        dstate = cell.backward_step(cache, t, dstate)                  # (N, H) each
     return dhs
 
 
-def gradient_norms_through_time(cell, Wx, Wh, b, x, wrt="input"):
+def gradient_norms_through_time(cell, Wx, Wh, b, x, wrt="input", P=None):
     """Norm of the gradient of the last hidden state's sum with respect to each step.
 
     Parameters
     ----------
-    cell : {'lstm', 'rnn'}
-        The recurrent layer the weights belong to.
+    cell : str
+        The recurrent layer the weights belong to: 'lstm', 'rnn', or another
+        registered cell (:data:`lstm_core.cells.CELL_NAMES`), in any case.
     Wx : (D, 4H) or (D, H) ndarray
-        Input weights (LSTM or simple RNN, Keras's layout).
+        Input weights (LSTM or simple RNN, Keras's layout; ``(D, 3H)`` for
+        'lstm_coupled' and 'lstm_no_forget').
     Wh : (H, 4H) or (H, H) ndarray
         Recurrent weights.
     b : (4H,) or (H,) ndarray
@@ -99,6 +94,8 @@ def gradient_norms_through_time(cell, Wx, Wh, b, x, wrt="input"):
     wrt : {'input', 'hidden'}, optional
         Differentiate with respect to the input :math:`x_t` or the hidden
         state :math:`h_t` of every step.
+    P : (3, H) ndarray, optional
+        Peephole weights, for the cell 'lstm_peephole' only.
 
     Returns
     -------
@@ -111,8 +108,9 @@ def gradient_norms_through_time(cell, Wx, Wh, b, x, wrt="input"):
     Raises
     ------
     ValueError
-        If ``cell`` is not 'lstm' or 'rnn', ``wrt`` not 'input' or 'hidden', or
-        a shape is wrong (from the forward functions).
+        If ``cell`` is not a registered cell, ``wrt`` not 'input' or 'hidden',
+        ``P`` is missing or superfluous, or a shape is wrong (from the forward
+        functions).
 
     Notes
     -----
@@ -126,25 +124,25 @@ def gradient_norms_through_time(cell, Wx, Wh, b, x, wrt="input"):
         = \\Big( \\sum_{n, d} \\Big(\\frac{\\partial L}{\\partial x_{t, n d}}\\Big)^2 \\Big)^{1/2},
 
     so the upstream gradient is ``dh`` zero except ``dh[:, -1] = 1``. For
-    ``wrt='input'`` the gradients come from one call of
-    :func:`lstm_core.lstm_backward` or :func:`lstm_core.rnn_backward`; for
+    ``wrt='input'`` the gradients come from one call of the cell's backward
+    function (:func:`lstm_core.lstm_backward`, :func:`lstm_core.rnn_backward`, ...); for
     ``wrt='hidden'`` from :func:`hidden_state_gradients`. In a simple RNN every
     step back multiplies the gradient by :math:`\\mathrm{diag}(1 - h_t^2) W_h^\\top`,
     so it shrinks (or grows) geometrically; in an LSTM the path through the
     cell state multiplies it element-wise by the forget gate.
     """
-    cell = check_cell(cell)
+    cell = get_cell(cell)
     if wrt not in WRT:
         raise ValueError(f"wrt must be one of {WRT!r}; got {wrt!r}")
-    if cell == "lstm":
-        h, _, cache = lstm_forward(x, Wx, Wh, b)                       # (N, T, H)
-    else:
-        h, cache = rnn_forward(x, Wx, Wh, b)                           # (N, T, H)
+    params = (Wx, Wh, b) + (() if P is None else (P,))
+    if len(params) != len(cell.param_names):
+        raise ValueError(f"cell {cell.name!r} takes the parameters {', '.join(cell.param_names)}; "
+                         f"got {', '.join(('Wx', 'Wh', 'b', 'P')[:len(params)])}")
+    h, cache = cell.forward(x, params)                                 # (N, T, H)
     if wrt == "input":
         dh = np.zeros_like(h)
         dh[:, -1] = 1
-        backward = lstm_backward if cell == "lstm" else rnn_backward
-        grads = backward(dh, cache)[0]                                 # (N, T, D)
+        grads = cell.backward(dh, cache)[0]                            # (N, T, D)
     else:
         grads = hidden_state_gradients(cell, cache, np.ones_like(h[:, -1]))  # (N, T, H)
     grads = np.asarray(grads, dtype=np.float64)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import check_generator, check_positive_int
+
 __all__ = ["glorot_uniform", "orthogonal", "init_lstm_params", "init_rnn_params"]
 
 
@@ -74,7 +76,16 @@ def init_lstm_params(D, H, rng, unit_forget_bias=True, dtype=np.float32):
         Orthogonal recurrent weights.
     b : (4H,) ndarray
         Zeros, with ``b[H:2H] = 1`` when ``unit_forget_bias``.
+
+    Raises
+    ------
+    ValueError
+        If ``D`` or ``H`` is not a positive integer.
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
     """
+    D, H = check_positive_int("D", D), check_positive_int("H", H)
+    check_generator("rng", rng)
     Wx = glorot_uniform((D, 4 * H), rng, dtype)
     Wh = orthogonal((H, 4 * H), rng, dtype)
     b = np.zeros(4 * H, dtype)
@@ -103,6 +114,15 @@ def init_rnn_params(D, H, rng, dtype=np.float32):
         Orthogonal recurrent weights.
     b : (H,) ndarray
         Zeros.
+
+    Raises
+    ------
+    ValueError
+        If ``D`` or ``H`` is not a positive integer.
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
     """
+    D, H = check_positive_int("D", D), check_positive_int("H", H)
+    check_generator("rng", rng)
     return (glorot_uniform((D, H), rng, dtype), orthogonal((H, H), rng, dtype),
             np.zeros(H, dtype))

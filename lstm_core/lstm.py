@@ -22,6 +22,14 @@ The equations, in row-vector form, for one step:
 
 Forward functions return their outputs and a cache; backward functions take the
 upstream gradients and that cache and never recompute the forward pass.
+
+There are two versions of the same arithmetic: the readable step functions
+(:func:`lstm_step_forward`, :func:`lstm_step_backward`, through the helpers
+``_activate``, ``_cell_forward``, ``_cell_backward``), and the fast sequence
+functions (:func:`lstm_forward`, :func:`lstm_backward`), which do not loop over
+the step functions but run the arithmetic inline on feature-major buffers. The
+tests hold the two equal. The other gate layouts and cells (coupled, peephole,
+no forget gate) are in :mod:`lstm_core.variants`.
 """
 
 from __future__ import annotations
@@ -93,8 +101,12 @@ def check_lstm_weights(Wx, Wh, b, D=None):
 
 
 # --------------------------------------------------------------------------
-# The arithmetic of one step, on preallocated buffers. The step functions and
-# the sequence functions below both call these, so they share one code path.
+# The arithmetic of one step, on preallocated buffers, called by the step
+# functions below (lstm_step_forward, lstm_step_backward). The sequence functions
+# (lstm_forward, lstm_backward) do not call them: they do the same arithmetic
+# inline, on feature-major buffers arranged for speed (see the note above
+# lstm_forward), and the tests hold the two against each other
+# (tests/test_lstm_numpy.py, test_sequence_forward_and_backward_equal_a_loop_of_steps).
 # --------------------------------------------------------------------------
 
 def _activate(z):
@@ -332,6 +344,11 @@ class LSTMCache:
         """tuple: ``(N, T, D, H)``."""
         (D, H), (T, _, N) = self.Wx.shape[:1] + self.Wh.shape[:1], self.gates_fm.shape
         return N, T, D, H
+
+    @property
+    def dtype(self):
+        """numpy.dtype: the dtype of the forward pass (float32 or float64)."""
+        return self.gates_fm.dtype
 
     @property
     def nbytes(self):

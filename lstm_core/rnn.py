@@ -179,6 +179,11 @@ class RNNCache:
         N, T, D = self.x.shape
         return N, T, D, self.Wh.shape[0]
 
+    @property
+    def dtype(self):
+        """numpy.dtype: the dtype of the forward pass (float32 or float64)."""
+        return self.hs.dtype
+
 
 def rnn_forward(x, Wx, Wh, b, h0=None):
     """Run a simple tanh RNN over a whole sequence.

@@ -1,9 +1,9 @@
 """A small, honest NumPy trainer: a recurrent layer, a dense read-out, MSE and Adam.
 
 The model is what ``keras.Sequential([keras.Input((T, D)), LSTM(H),
-Dense(out_dim)])`` computes (or ``SimpleRNN(H)``): the recurrent layer of
-:mod:`lstm_core.lstm` or :mod:`lstm_core.rnn` runs over the sequence and a
-dense layer reads out its last hidden state,
+Dense(out_dim)])`` computes (or ``SimpleRNN(H)``): a recurrent cell of the
+registry :mod:`lstm_core.cells` ('lstm', 'rnn', or an LSTM variant) runs over
+the sequence and a dense layer reads out its last hidden state,
 
 .. math::
 
@@ -11,40 +11,68 @@ dense layer reads out its last hidden state,
     \\qquad L = \\frac{1}{N\\,K} \\sum_{n=1}^{N} \\sum_{k=1}^{K}
     (\\hat y_{nk} - y_{nk})^2 .
 
-The gradients come from :func:`lstm_core.lstm_backward` /
-:func:`lstm_core.rnn_backward`; :func:`loss_and_grads` exposes them so they can
-be checked against central differences. Nothing here mutates its arguments:
-:func:`fit` trains a copy and returns it.
+The gradients come from the cell's backward function (:func:`lstm_core.lstm_backward`,
+:func:`lstm_core.rnn_backward`, ...); :func:`loss_and_grads` exposes them so they
+can be checked against central differences. Nothing here mutates its arguments:
+:func:`fit` trains a copy and returns it. :func:`lstm_core.params_from_keras`
+turns a trained Keras model of this shape into these parameters.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .init import glorot_uniform, init_lstm_params, init_rnn_params
-from .lstm import check_lstm_weights, lstm_backward, lstm_forward
-from .rnn import check_rnn_weights, rnn_backward, rnn_forward
-from .validation import as_float_array, check_cell, check_shape
+from .cells import get_cell
+from .init import glorot_uniform
+from .validation import (
+    as_float_array,
+    check_clip_norm,
+    check_generator,
+    check_positive,
+    check_positive_int,
+    check_shape,
+)
 
-__all__ = ["init_model", "predict", "loss_and_grads", "clip_by_global_norm", "fit", "PARAM_NAMES"]
+__all__ = ["init_model", "predict", "loss_and_grads", "clip_by_global_norm", "fit",
+           "param_names", "PARAM_NAMES"]
 
+#: The parameters of a model whose cell is 'lstm' or 'rnn' (others may add some:
+#: see :func:`param_names`).
 PARAM_NAMES = ("Wx", "Wh", "b", "Wy", "by")
+READOUT_NAMES = ("Wy", "by")
 
+
+def param_names(cell):
+    """The names of a model's parameters, in the order :func:`fit` updates them.
+
+    Parameters
+    ----------
+    cell : str
+        A registered cell (:data:`lstm_core.cells.CELL_NAMES`).
+
+    Returns
+    -------
+    names : tuple of str
+        The recurrent cell's parameters then the read-out's: ``PARAM_NAMES``
+        = ``('Wx', 'Wh', 'b', 'Wy', 'by')`` for 'lstm' and 'rnn',
+        ``('Wx', 'Wh', 'b', 'P', 'Wy', 'by')`` for 'lstm_peephole'.
+    """
+    return get_cell(cell).param_names + READOUT_NAMES
 
 
 def _check_params(params):
-    """Validate a parameter dict; return ``(cell, D, H, out_dim)``."""
+    """Validate a parameter dict; return ``(cell, D, H, out_dim)``, ``cell`` a RecurrentCell."""
     if not isinstance(params, dict):
         raise ValueError(f"params must be a dict from init_model; got {type(params).__name__}")
-    missing = [k for k in ("cell",) + PARAM_NAMES if k not in params]
+    if "cell" not in params:
+        raise ValueError(f"params lacks ['cell']; expected keys {('cell',) + PARAM_NAMES}")
+    cell = get_cell(params["cell"])
+    expected = ("cell",) + cell.param_names + READOUT_NAMES
+    missing = [k for k in expected if k not in params]
     if missing:
-        raise ValueError(f"params lacks {missing}; expected keys {('cell',) + PARAM_NAMES}")
-    cell = check_cell(params["cell"])
-    Wx, Wh, b = params["Wx"], params["Wh"], params["b"]
-    H = (check_lstm_weights if cell == "lstm" else check_rnn_weights)(Wx, Wh, b)
-    D = Wx.shape[0]
+        raise ValueError(f"params lacks {missing}; expected keys {expected}")
+    H = cell.check(tuple(params[k] for k in cell.param_names))
+    D = params["Wx"].shape[0]
     check_shape("Wy", params["Wy"], ("H", "out_dim"), (H, None))
     out_dim = params["Wy"].shape[1]
     check_shape("by", params["by"], ("out_dim",), (out_dim,))
@@ -66,8 +94,9 @@ def init_model(cell, D, H, out_dim, rng, dtype=np.float64):
 
     Parameters
     ----------
-    cell : {'lstm', 'rnn'}
-        The recurrent layer.
+    cell : str
+        The recurrent layer: 'lstm', 'rnn', or another registered cell
+        (:data:`lstm_core.cells.CELL_NAMES`), in any case.
     D : int
         Number of input features.
     H : int
@@ -82,37 +111,37 @@ def init_model(cell, D, H, out_dim, rng, dtype=np.float64):
     Returns
     -------
     params : dict
-        ``'cell'``: 'lstm' or 'rnn';
+        ``'cell'``: the cell's name, such as 'lstm' or 'rnn';
         ``'Wx'``: (D, 4H) or (D, H) ndarray, Glorot uniform;
         ``'Wh'``: (H, 4H) or (H, H) ndarray, orthogonal;
         ``'b'``: (4H,) or (H,) ndarray, zeros (forget-gate block 1 for the LSTM);
+        (``'P'``: (3, H) ndarray, zeros, for 'lstm_peephole'; the variants
+        'lstm_coupled' and 'lstm_no_forget' have 3H columns);
         ``'Wy'``: (H, out_dim) ndarray, Glorot uniform;
         ``'by'``: (out_dim,) ndarray, zeros.
 
     Raises
     ------
     ValueError
-        If ``cell`` is not 'lstm' or 'rnn', or a size is not a positive integer.
+        If ``cell`` is not a registered cell (the message lists them), or a
+        size is not a positive integer.
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
     """
-    cell = check_cell(cell)
-    for name, value in (("D", D), ("H", H), ("out_dim", out_dim)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if cell == "lstm":
-        Wx, Wh, b = init_lstm_params(D, H, rng, dtype=dtype)
-    else:
-        Wx, Wh, b = init_rnn_params(D, H, rng, dtype=dtype)
-    return {"cell": cell, "Wx": Wx, "Wh": Wh, "b": b,
-            "Wy": glorot_uniform((H, out_dim), rng, dtype), "by": np.zeros(out_dim, dtype)}
+    cell = get_cell(cell)
+    D, H, out_dim = (check_positive_int(n, v) for n, v in (("D", D), ("H", H), ("out_dim", out_dim)))
+    check_generator("rng", rng)
+    params = {"cell": cell.name, **dict(zip(cell.param_names, cell.init(D, H, rng, dtype)))}
+    params["Wy"] = glorot_uniform((H, out_dim), rng, dtype)
+    params["by"] = np.zeros(out_dim, dtype)
+    return params
 
 
-def _forward(params, X, cell):
-    """Run the recurrent layer; return the last hidden state (N, H) and the cache."""
-    if cell == "lstm":
-        h, _, cache = lstm_forward(X, params["Wx"], params["Wh"], params["b"])
-    else:
-        h, cache = rnn_forward(X, params["Wx"], params["Wh"], params["b"])
-    return h[:, -1], cache                                            # (N, H)
+def _predict(cell, params, X):
+    """The read-out of the last hidden state, ``(N, out_dim)``, and the cache; no checks."""
+    h, cache = cell.forward(X, tuple(params[k] for k in cell.param_names))   # (N, T, H)
+    hT = h[:, -1]                                                     # (N, H)
+    return hT, hT @ params["Wy"] + params["by"], cache                # (N, out_dim)
 
 
 def predict(params, X):
@@ -137,8 +166,22 @@ def predict(params, X):
     """
     cell, D, _, out_dim = _check_params(params)
     X, _ = _check_data(X, None, D, out_dim)
-    hT, _ = _forward(params, X, cell)
-    return hT @ params["Wy"] + params["by"]                          # (N, out_dim)
+    return _predict(cell, params, X)[1]
+
+
+def _loss_and_grads(cell, params, X, y):
+    """:func:`loss_and_grads` on checked arguments."""
+    hT, y_hat, cache = _predict(cell, params, X)
+    err = y_hat - y                                                   # (N, K)
+    loss = float(np.mean(err * err))
+    delta = 2.0 * err / err.size                                      # (N, K)
+    dh = np.zeros(X.shape[:2] + hT.shape[1:], hT.dtype)               # (N, T, H)
+    dh[:, -1] = delta @ params["Wy"].T                                # (N, H)
+    _, dparams = cell.backward(dh, cache)
+    grads = dict(zip(cell.param_names, dparams))
+    grads["Wy"] = hT.T @ delta                                        # (H, K)
+    grads["by"] = delta.sum(axis=0)                                   # (K,)
+    return loss, grads
 
 
 def loss_and_grads(params, X, y):
@@ -158,8 +201,9 @@ def loss_and_grads(params, X, y):
     loss : float
         :math:`L = \\frac{1}{N K} \\sum_{n,k} (\\hat y_{nk} - y_{nk})^2`.
     grads : dict
-        ``'Wx'``, ``'Wh'``, ``'b'``, ``'Wy'``, ``'by'``: :math:`\\partial L /
-        \\partial \\theta`, each the shape of its parameter.
+        ``'Wx'``, ``'Wh'``, ``'b'`` (and ``'P'`` for 'lstm_peephole'),
+        ``'Wy'``, ``'by'``: :math:`\\partial L / \\partial \\theta`, each the
+        shape of its parameter.
 
     Raises
     ------
@@ -174,23 +218,9 @@ def loss_and_grads(params, X, y):
     layer's backward pass receives :math:`\\partial L/\\partial h_T = \\delta
     W_y^\\top` at the last step and zero elsewhere.
     """
-    cell, D, H, out_dim = _check_params(params)
+    cell, D, _, out_dim = _check_params(params)
     X, y = _check_data(X, y, D, out_dim)
-    hT, cache = _forward(params, X, cell)
-    y_hat = hT @ params["Wy"] + params["by"]                          # (N, K)
-    err = y_hat - y                                                   # (N, K)
-    loss = float(np.mean(err * err))
-    delta = 2.0 * err / err.size                                      # (N, K)
-    dh = np.zeros((X.shape[0], X.shape[1], H), hT.dtype)              # (N, T, H)
-    dh[:, -1] = delta @ params["Wy"].T                                # (N, H)
-    if cell == "lstm":
-        _, _, _, dWx, dWh, db = lstm_backward(dh, cache)
-    else:
-        _, _, dWx, dWh, db = rnn_backward(dh, cache)
-    grads = {"Wx": dWx, "Wh": dWh, "b": db,
-             "Wy": hT.T @ delta,                                      # (H, K)
-             "by": delta.sum(axis=0)}                                 # (K,)
-    return loss, grads
+    return _loss_and_grads(cell, params, X, y)
 
 
 def clip_by_global_norm(grads, clip_norm=None):
@@ -222,8 +252,7 @@ def clip_by_global_norm(grads, clip_norm=None):
     :math:`g \\leftarrow g \\cdot \\min(1, c / \\|g\\|)` keeps its direction and
     caps its length (Keras's ``global_clipnorm``; Pascanu et al. 2013).
     """
-    if clip_norm is not None and not clip_norm > 0:
-        raise ValueError(f"clip_norm must be positive or None; got {clip_norm!r}")
+    clip_norm = check_clip_norm(clip_norm)
     norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
     if clip_norm is None or norm <= clip_norm:
         return dict(grads), norm
@@ -278,6 +307,8 @@ def fit(params, X, y, rng, epochs=20, batch_size=32, lr=1e-2, clip_norm=None,
     ValueError
         If a shape is wrong, or ``epochs``, ``batch_size``, ``lr`` or
         ``clip_norm`` is not positive.
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
 
     Notes
     -----
@@ -300,19 +331,16 @@ def fit(params, X, y, rng, epochs=20, batch_size=32, lr=1e-2, clip_norm=None,
         raise ValueError("give both X_val and y_val, or neither")
     if X_val is not None:
         X_val, y_val = _check_data(X_val, y_val, D, out_dim, "X_val", "y_val")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive; got {lr!r}")
-    if clip_norm is not None and not clip_norm > 0:
-        raise ValueError(f"clip_norm must be positive or None; got {clip_norm!r}")
+    check_generator("rng", rng)
+    epochs, batch_size = check_positive_int("epochs", epochs), check_positive_int("batch_size", batch_size)
+    lr = check_positive("lr", lr)
+    clip_norm = check_clip_norm(clip_norm)
 
+    # Everything is checked once, above; the loop calls the unchecked functions.
+    names = cell.param_names + READOUT_NAMES
     params = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
-    m = {k: np.zeros_like(params[k]) for k in PARAM_NAMES}
-    v = {k: np.zeros_like(params[k]) for k in PARAM_NAMES}
+    m = {k: np.zeros_like(params[k]) for k in names}
+    v = {k: np.zeros_like(params[k]) for k in names}
     history = {"loss": [], "val_loss": [], "grad_norm": [], "grad_norm_raw": []}
     N = X.shape[0]
     step = 0
@@ -322,12 +350,12 @@ def fit(params, X, y, rng, epochs=20, batch_size=32, lr=1e-2, clip_norm=None,
         batches = 0
         for start in range(0, N, batch_size):
             idx = order[start:start + batch_size]
-            loss, grads = loss_and_grads(params, X[idx], y[idx])
+            loss, grads = _loss_and_grads(cell, params, X[idx], y[idx])
             grads, norm = clip_by_global_norm(grads, clip_norm)
             scale = 1.0 if clip_norm is None else min(1.0, clip_norm / norm)
             step += 1
             alpha = lr * np.sqrt(1 - beta_2 ** step) / (1 - beta_1 ** step)
-            for k in PARAM_NAMES:
+            for k in names:
                 g = grads[k]
                 m[k] *= beta_1
                 m[k] += (1 - beta_1) * g
@@ -343,6 +371,6 @@ def fit(params, X, y, rng, epochs=20, batch_size=32, lr=1e-2, clip_norm=None,
         history["grad_norm"].append(applied / batches)
         history["grad_norm_raw"].append(raw / batches)
         if X_val is not None:
-            err = predict(params, X_val) - y_val
+            err = _predict(cell, params, X_val)[1] - y_val
             history["val_loss"].append(float(np.mean(err * err)))
     return params, history

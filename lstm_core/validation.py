@@ -1,11 +1,17 @@
 """Shape and dtype checks for the data that enters ``lstm_core``'s public API.
 
-Every check raises :class:`ValueError` naming the array, the expected shape (with
-its symbolic names, such as ``(N, T, D)``) and the shape it was given. Nothing is
-silently reshaped or broadcast.
+Every shape check raises :class:`ValueError` naming the array, the expected shape
+(with its symbolic names, such as ``(N, T, D)``) and the shape it was given.
+Nothing is silently reshaped or broadcast. The argument checks shared by the
+trainer, the initialisers and the variants (positive integers and numbers,
+clipping bounds, random generators) live here too, so one message says one thing
+everywhere.
 """
 
 from __future__ import annotations
+
+import math
+import numbers
 
 import numpy as np
 
@@ -93,27 +99,105 @@ def common_dtype(*arrays):
     return np.result_type(*[a.dtype for a in arrays if a is not None], np.float32)
 
 
-CELLS = ("lstm", "rnn")
-
-
-def check_cell(cell):
-    """Check the name of a recurrent cell.
+def check_positive_int(name, value):
+    """Check that an argument is a positive integer (a ``bool`` is not one).
 
     Parameters
     ----------
-    cell : str
-        ``'lstm'`` or ``'rnn'``, in any case.
+    name : str
+        The argument's name, used in the error message.
+    value : object
+        The value given; any :class:`numbers.Integral` (``int``, ``numpy.int64``).
 
     Returns
     -------
-    cell : str
-        The name in lower case.
+    value : int
+        The value as a Python ``int``.
 
     Raises
     ------
     ValueError
-        For any other value; the message lists the allowed names.
+        ``"<name> must be a positive integer; got <value>"``.
     """
-    if not isinstance(cell, str) or cell.lower() not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS!r}; got {cell!r}")
-    return cell.lower()
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def check_positive(name, value):
+    """Check that an argument is a positive, finite real number.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, used in the error message.
+    value : object
+        The value given.
+
+    Returns
+    -------
+    value : float
+
+    Raises
+    ------
+    ValueError
+        ``"<name> must be a positive number; got <value>"``; also for NaN,
+        infinity and ``bool``.
+    """
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or not value > 0):
+        raise ValueError(f"{name} must be a positive number; got {value!r}")
+    return float(value)
+
+
+def check_clip_norm(clip_norm):
+    """Check a gradient-clipping bound: a positive, finite number, or ``None`` for no clipping.
+
+    Parameters
+    ----------
+    clip_norm : float or None
+
+    Returns
+    -------
+    clip_norm : float or None
+
+    Raises
+    ------
+    ValueError
+        ``"clip_norm must be positive or None; got <value>"``.
+    """
+    if clip_norm is None:
+        return None
+    if (isinstance(clip_norm, bool) or not isinstance(clip_norm, numbers.Real)
+            or not math.isfinite(clip_norm) or not clip_norm > 0):
+        raise ValueError(f"clip_norm must be positive or None; got {clip_norm!r}")
+    return float(clip_norm)
+
+
+def check_generator(name, rng):
+    """Check that an argument is a :class:`numpy.random.Generator`.
+
+    Randomness enters ``lstm_core`` only this way: no global seeding, no
+    ``RandomState``, no integer seeds (make one with
+    ``numpy.random.default_rng(seed)``).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, used in the error message.
+    rng : object
+        The value given.
+
+    Returns
+    -------
+    rng : numpy.random.Generator
+
+    Raises
+    ------
+    TypeError
+        ``"<name> must be a numpy.random.Generator (numpy.random.default_rng(seed)); got <type>"``.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator "
+                        f"(numpy.random.default_rng(seed)); got {type(rng).__name__}")
+    return rng

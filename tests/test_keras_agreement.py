@@ -137,3 +137,79 @@ def test_interop_rejects_other_layers_and_unbuilt_ones():
         lc.weights_from_keras(build(keras.layers.GRU, 3, 2, 2))
     with pytest.raises(ValueError, match="has no weights yet"):
         lc.weights_from_keras(keras.layers.LSTM(3))
+
+
+# ---------------------------------------------------------------- a whole model into the trainer
+
+def _functional(layer_cls, T, D, H, K):
+    inputs = keras.Input((T, D))
+    return keras.Model(inputs, keras.layers.Dense(K)(layer_cls(H)(inputs)))
+
+
+@pytest.mark.parametrize("layer_cls,cell", [(keras.layers.LSTM, "lstm"), (keras.layers.SimpleRNN, "rnn")])
+@pytest.mark.parametrize("functional", [False, True])
+def test_params_from_keras_predicts_what_the_model_predicts(layer_cls, cell, functional):
+    N, T, D, H, K = 6, 9, 3, 5, 2
+    keras.utils.set_random_seed(3)
+    if functional:
+        model = _functional(layer_cls, T, D, H, K)
+    else:
+        model = keras.Sequential([keras.Input((T, D)), layer_cls(H), keras.layers.Dense(K)])
+    rng = np.random.default_rng(4)
+    # non-zero biases, so that a bias copied to the wrong place would show
+    model.set_weights([0.5 * rng.standard_normal(w.shape).astype(np.float32) for w in model.get_weights()])
+    params = lc.params_from_keras(model)
+    assert params["cell"] == cell and set(params) == {"cell", "Wx", "Wh", "b", "Wy", "by"}
+    from lstm_core import trainer
+    expected = trainer.init_model(cell, D, H, K, rng)
+    for k in trainer.PARAM_NAMES:
+        assert params[k].shape == expected[k].shape and params[k].dtype == np.float32, k
+    X = rng.standard_normal((N, T, D)).astype(np.float32)
+    y_keras = model.predict(X, verbose=0)
+    y_core = trainer.predict(params, X)
+    assert y_core.shape == (N, K) and np.abs(y_core - y_keras).max() <= 1e-5
+    p64 = lc.params_from_keras(model, dtype=np.float64)
+    assert p64["Wx"].dtype == np.float64
+    assert np.abs(trainer.predict(p64, X.astype(np.float64)) - y_keras).max() <= 1e-5
+
+
+def test_params_from_keras_without_a_dense_bias_reads_zeros():
+    model = keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3),
+                              keras.layers.Dense(1, use_bias=False)])
+    params = lc.params_from_keras(model)
+    np.testing.assert_array_equal(params["by"], np.zeros(1, np.float32))
+    X = np.random.default_rng(0).standard_normal((2, 4, 2)).astype(np.float32)
+    from lstm_core import trainer
+    assert np.abs(trainer.predict(params, X) - model.predict(X, verbose=0)).max() <= 1e-5
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: keras.Sequential([keras.Input((4, 2)), keras.layers.GRU(3), keras.layers.Dense(1)]),
+     r"one LSTM or SimpleRNN layer followed by one Dense layer; got the layers \['GRU', 'Dense'\]"),
+    (lambda: keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3)]),
+     r"got the layers \['LSTM'\]"),
+    (lambda: keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3, return_sequences=True),
+                               keras.layers.LSTM(3), keras.layers.Dense(1)]),
+     r"got the layers \['LSTM', 'LSTM', 'Dense'\]"),
+    (lambda: keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3, return_sequences=True),
+                               keras.layers.Dense(1)]),
+     r"lstm\w* has return_sequences=True"),
+    (lambda: keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3, go_backwards=True),
+                               keras.layers.Dense(1)]),
+     r"has go_backwards=True"),
+    (lambda: keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3, activation="relu"),
+                               keras.layers.Dense(1)]),
+     r"has activation relu, not tanh"),
+    (lambda: keras.Sequential([keras.Input((4, 2)), keras.layers.SimpleRNN(3),
+                               keras.layers.Dense(1, activation="sigmoid")]),
+     r"dense\w* has activation sigmoid, not linear"),
+    (lambda: keras.Sequential([keras.layers.LSTM(3), keras.layers.Dense(1)]),
+     r"no weights yet"),
+    (lambda: keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3, use_bias=False),
+                               keras.layers.Dense(1)]),
+     r"use_bias=False"),
+    (lambda: keras.layers.LSTM(3), r"expected a keras.Model; got LSTM"),
+])
+def test_params_from_keras_refuses_other_models(make, message):
+    with pytest.raises(ValueError, match=message):
+        lc.params_from_keras(make())

@@ -140,10 +140,14 @@ def test_float32_training_stays_float32():
 def test_bad_arguments_raise():
     params, X, y = small_problem("lstm")
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=r"cell must be one of \('lstm', 'rnn'\); got 'gru'"):
+    with pytest.raises(ValueError, match=r"cell must be one of \('lstm', 'rnn'.*\); got 'gru'"):
         init_model("gru", 1, 2, 1, rng)
     with pytest.raises(ValueError, match="H must be a positive integer; got 0"):
         init_model("lstm", 1, 0, 1, rng)
+    with pytest.raises(ValueError, match="out_dim must be a positive integer; got True"):
+        init_model("lstm", 1, 2, True, rng)
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator .*; got int"):
+        init_model("lstm", 1, 2, 1, 0)
     with pytest.raises(ValueError, match=r"y must have shape \(N, out_dim\) = \(3, 2\); got \(3,\)"):
         loss_and_grads(params, X, y[:, 0])
     with pytest.raises(ValueError, match=r"X must have shape \(N, T, D\); got \(3, 4, 5\)"):
@@ -160,6 +164,41 @@ def test_bad_arguments_raise():
         fit(params, X, y, rng, batch_size=0)
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         fit(params, X, y, 0)
+    for lr in (0, -1e-3, float("nan"), float("inf"), "0.01"):
+        with pytest.raises(ValueError, match=f"lr must be a positive number; got {lr!r}"):
+            fit(params, X, y, rng, lr=lr)
+    with pytest.raises(ValueError, match="clip_norm must be positive or None; got nan"):
+        fit(params, X, y, rng, clip_norm=float("nan"))
+    with pytest.raises(ValueError, match="epochs must be a positive integer; got 2.0"):
+        fit(params, X, y, rng, epochs=2.0)
+
+
+def test_fit_checks_its_inputs_once_not_per_minibatch(monkeypatch):
+    import lstm_core.trainer as trainer
+
+    calls = {"params": 0, "data": 0}
+    check_params, check_data = trainer._check_params, trainer._check_data
+
+    def counting_params(*args, **kwargs):
+        calls["params"] += 1
+        return check_params(*args, **kwargs)
+
+    def counting_data(*args, **kwargs):
+        calls["data"] += 1
+        return check_data(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_check_params", counting_params)
+    monkeypatch.setattr(trainer, "_check_data", counting_data)
+    params, X, y = small_problem("lstm", N=12)
+    new, history = fit(params, X, y, np.random.default_rng(0), epochs=3, batch_size=4,
+                       X_val=X[:5], y_val=y[:5])
+    assert len(history["loss"]) == len(history["val_loss"]) == 3      # 9 minibatches, 3 validations
+    assert calls == {"params": 1, "data": 2}                          # training and validation data
+    # the unchecked path computes what the checked one does
+    monkeypatch.undo()
+    loss, grads = loss_and_grads(params, X, y)
+    loss_u, grads_u = trainer._loss_and_grads(trainer.get_cell("lstm"), params, X, y)
+    assert loss == loss_u and all(np.array_equal(grads[k], grads_u[k]) for k in PARAM_NAMES)
 
 
 def test_clip_by_global_norm_keeps_direction_and_caps_length():

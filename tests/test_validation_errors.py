@@ -57,3 +57,56 @@ def test_backward_checks_the_upstream_gradient_shape():
 def test_integer_input_is_computed_in_float64_not_rejected():
     h, _, _ = lc.lstm_forward(np.arange(N * T * D).reshape(N, T, D), WX, WH, B)
     assert h.dtype == np.float64
+
+
+# ---------------------------------------------------------------- the shared argument checks
+
+from lstm_core import validation  # noqa: E402
+
+
+@pytest.mark.parametrize("value", [0, -3, 1.0, True, "2", None])
+def test_check_positive_int_refuses_what_is_not_a_positive_integer(value):
+    with pytest.raises(ValueError, match=f"size must be a positive integer; got {value!r}"):
+        validation.check_positive_int("size", value)
+
+
+def test_check_positive_int_accepts_numpy_integers():
+    assert validation.check_positive_int("size", np.int64(3)) == 3
+    assert type(validation.check_positive_int("size", np.int32(1))) is int
+
+
+@pytest.mark.parametrize("value", [0, -1e-3, float("nan"), float("inf"), True, "0.1", None])
+def test_check_positive_refuses_what_is_not_a_positive_finite_number(value):
+    with pytest.raises(ValueError, match=f"lr must be a positive number; got {value!r}"):
+        validation.check_positive("lr", value)
+    assert validation.check_positive("lr", np.float32(0.5)) == 0.5
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), True, "1"])
+def test_check_clip_norm(value):
+    with pytest.raises(ValueError, match=f"clip_norm must be positive or None; got {value!r}"):
+        validation.check_clip_norm(value)
+    assert validation.check_clip_norm(None) is None
+    assert validation.check_clip_norm(2) == 2.0
+
+
+@pytest.mark.parametrize("value", [0, None, np.random.RandomState(0), np.random.default_rng])
+def test_check_generator_asks_for_a_numpy_generator(value):
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator "
+                                        r"\(numpy.random.default_rng\(seed\)\); got "):
+        validation.check_generator("rng", value)
+    g = np.random.default_rng(0)
+    assert validation.check_generator("rng", g) is g
+
+
+def test_the_initialisers_check_sizes_and_the_generator():
+    with pytest.raises(ValueError, match="H must be a positive integer; got 0"):
+        lc.init_lstm_params(3, 0, rng)
+    with pytest.raises(ValueError, match="D must be a positive integer; got 2.5"):
+        lc.init_rnn_params(2.5, 4, rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        lc.init_lstm_params(3, 4, 0)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        lc.init_rnn_params(3, 4, np.random.RandomState(0))
+    # a numpy integer is a size like any other
+    assert lc.init_lstm_params(np.int64(3), np.int64(2), np.random.default_rng(0))[0].shape == (3, 8)
