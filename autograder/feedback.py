@@ -1,14 +1,92 @@
-"""``feedback``: nbgrader's HTML feedback, one file per student and notebook."""
+"""``feedback``: nbgrader's HTML feedback, one file per student and notebook, hidden tests hidden.
+
+nbgrader's own feedback shows every test cell as the autograded notebook holds it, hidden tests
+included, with their tracebacks (nbgrader issue #917): once feedback goes out, the hidden tests
+are public. The feedback here is nbgrader's ``GenerateFeedback`` with two more preprocessors
+(:data:`FEEDBACK_PREPROCESSORS`; the demo course's ``nbgrader_config.py`` sets the same list, so
+the formgrader's "Generate Feedback" button and ``nbgrader generate_feedback`` do the same):
+
+* :class:`HideHiddenTests` removes every hidden-test region from the cells' code, and replaces
+  the outputs of a cell that had one by its failure message alone (``AssertionError: dWh is
+  wrong ...``): no traceback (it quotes hidden lines), no printed value;
+* :class:`ScoreSummary` puts a table first: for every graded cell its name, the points earned
+  of the points possible, passed or failed, and the failure message or the grader's reason.
+
+What nbgrader's ``release_feedback`` hands out is these files.
+"""
 
 from __future__ import annotations
 
 import time
 
+from nbformat.v4 import new_markdown_cell
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+
 from .course import CourseError
-from .reasons import reasons_from_comments
+from .reasons import PREFIX, reasons_from_comments, short
 from .table import fmt_points, format_table
 
-__all__ = ["generate_feedback"]
+__all__ = ["generate_feedback", "HideHiddenTests", "ScoreSummary", "FEEDBACK_PREPROCESSORS"]
+
+
+def _failure(cell):
+    """The message of the cell's error output ("Name: value"), or None."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            value = short(out.get("evalue", ""))
+            return f"{out.get('ename', 'Error')}: {value}" if value else out.get("ename", "Error")
+    return None
+
+
+class HideHiddenTests(ClearHiddenTests):
+    """Remove hidden-test regions from the feedback; keep only their cells' failure message."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type != "code" or not self._remove_hidden_test_region(cell):
+            return cell, resources
+        message = _failure(cell)
+        cell.outputs = [] if message is None else [{
+            "output_type": "error", "ename": message.split(":", 1)[0],
+            "evalue": message.split(":", 1)[1].strip() if ":" in message else "",
+            "traceback": [message]}]
+        return cell, resources
+
+
+class ScoreSummary(NbGraderPreprocessor):
+    """A first cell with one row per graded cell: name, points, passed or failed, and why.
+
+    Runs after nbgrader's ``GetGrades`` (which puts each cell's score and comment into its
+    metadata) and :class:`HideHiddenTests`.
+    """
+
+    def preprocess(self, nb, resources):
+        comments = [line[len(PREFIX):] for cell in nb.cells
+                    for line in str(cell.metadata.get("nbgrader", {}).get("comment") or "").splitlines()
+                    if line.startswith(PREFIX)]
+        rows = ["| cell | points | result | why |", "|---|---|---|---|"]
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not meta.get("grade"):
+                continue
+            score, points = meta.get("score"), meta.get("points") or 0
+            if score is None:
+                result, why = "to be graded by hand", ""
+            else:
+                result = "passed" if score >= points else ("partly" if score > 0 else "failed")
+                why = "" if score >= points else (_failure(cell) or next(
+                    (c for c in comments if f" {meta.get('grade_id')}:" in c), ""))
+            why = why.replace("|", "\\|").replace("\n", " ")
+            rows.append(f"| `{meta.get('grade_id')}` | {fmt_points(score) if score is not None else '-'}"
+                        f" / {fmt_points(points)} | {result} | {why} |")
+        nb.cells.insert(0, new_markdown_cell("**Your grade, cell by cell**\n\n" + "\n".join(rows)))
+        return nb, resources
+
+
+#: GenerateFeedback's preprocessors: nbgrader's two, then the two above.
+FEEDBACK_PREPROCESSORS = ["nbgrader.preprocessors.GetGrades",
+                          "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+                          "autograder.feedback.HideHiddenTests",
+                          "autograder.feedback.ScoreSummary"]
 
 
 def generate_feedback(course, assignment, students=None, out=print):
@@ -46,7 +124,8 @@ def generate_feedback(course, assignment, students=None, out=print):
     for n, student in enumerate(graded, 1):
         started = time.perf_counter()
         coursedir = course.coursedir(assignment_id=assignment, student_id=student)
-        app = GenerateFeedback(coursedir=coursedir, config=course.config)
+        config = course.make_config(GenerateFeedback={"preprocessors": FEEDBACK_PREPROCESSORS})
+        app = GenerateFeedback(coursedir=coursedir, config=config)
         app.force = True
         result = capture_log(app)
         files = sorted((course.feedback_dir / student / assignment).glob("*.html"))

@@ -89,6 +89,17 @@ c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40
 
+# Feedback keeps hidden tests hidden: their code and tracebacks are removed, only their failure
+# message stays, and a table of every graded cell's points comes first (autograder/feedback.py).
+# `python -m autograder feedback` always uses these; this line makes the formgrader's
+# "Generate Feedback" and `nbgrader generate_feedback` do the same.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "autograder.feedback.HideHiddenTests",
+    "autograder.feedback.ScoreSummary",
+]
+
 # Feedback and file permissions: the instructor keeps write access to generated files.
 c.GenerateFeedback.permissions = 644
 c.Autograde.permissions = 644
