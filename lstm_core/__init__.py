@@ -55,6 +55,13 @@ from .tasks import (
     noisy_sine,
 )
 from .trainer import clip_by_global_norm, fit, init_model, loss_and_grads, predict
+from .variants import (
+    LSTM_VARIANTS,
+    LSTMVariant,
+    convert_layout,
+    lstm_variant_for,
+    variant_index,
+)
 
 __all__ = [
     "sigmoid",
@@ -106,5 +113,10 @@ __all__ = [
     "CELL_NAMES",
     "get_cell",
     "params_from_keras",
+    "LSTMVariant",
+    "LSTM_VARIANTS",
+    "convert_layout",
+    "lstm_variant_for",
+    "variant_index",
 ]
 

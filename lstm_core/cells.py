@@ -10,12 +10,18 @@ name                      what                                            parame
 ========================  ==============================================  =========================
 ``'lstm'``                :mod:`lstm_core.lstm`, Keras's ``LSTM``         Wx (D, 4H), Wh (H, 4H), b
 ``'rnn'``                 :mod:`lstm_core.rnn`, Keras's ``SimpleRNN``     Wx (D, H), Wh (H, H), b
+``'lstm_coupled'``        input gate ``1 - f``                            Wx (D, 3H), Wh (H, 3H), b
+``'lstm_peephole'``       peephole connections (Gers & Schmidhuber 2000)  Wx, Wh, b (4H), P (3, H)
+``'lstm_no_forget'``      no forget gate, ``f = 1``                       Wx (D, 3H), Wh (H, 3H), b
 ========================  ==============================================  =========================
+
+The three variants are :mod:`lstm_core.variants`'s cells in Keras's gate layout.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import Callable
 
@@ -23,6 +29,14 @@ from .init import init_lstm_params, init_rnn_params
 from .lstm import LSTMStepCache, check_lstm_weights, lstm_backward, lstm_forward, lstm_step_backward
 from .rnn import RNNStepCache, check_rnn_weights, rnn_backward, rnn_forward, rnn_step_backward
 from .validation import as_float_array
+from .variants import (
+    LSTMVariant,
+    check_variant_params,
+    init_variant_params,
+    variant_backward,
+    variant_forward,
+    variant_step_backward,
+)
 
 __all__ = ["RecurrentCell", "CELLS", "CELL_NAMES", "get_cell"]
 
@@ -130,12 +144,47 @@ def _rnn_backward_step(cache, t, dstate):
     return (dh,)
 
 
+# ---------------------------------------------------------------- the variants (Keras's layout)
+
+def _variant_init(variant, D, H, rng, dtype):
+    return init_variant_params(variant, D, H, rng, dtype)
+
+
+def _variant_check(variant, params, D=None):
+    return check_variant_params(variant, params, D)
+
+
+def _variant_forward(variant, x, params):
+    h, _, cache = variant_forward(variant, x, *params)
+    return h, cache
+
+
+def _variant_backward(dh, cache):
+    dx, _, _, *dparams = variant_backward(dh, cache)
+    return dx, tuple(dparams)
+
+
+def _variant_backward_step(cache, t, dstate):
+    return tuple(variant_step_backward(*dstate, cache.steps[t])[1:3])
+
+
+def _variant_cell(name, cell, summary):
+    variant = LSTMVariant(cell, "keras")
+    return RecurrentCell(name, summary, variant.param_names, 2,
+                         partial(_variant_init, variant), partial(_variant_check, variant),
+                         partial(_variant_forward, variant), _variant_backward,
+                         _variant_backward_step)
+
+
 #: The registered cells, by name (read-only).
 CELLS = MappingProxyType({c.name: c for c in (
     RecurrentCell("lstm", "the LSTM, as keras.layers.LSTM", ("Wx", "Wh", "b"), 2,
                   _lstm_init, _lstm_check, _lstm_forward, _lstm_backward, _lstm_backward_step),
     RecurrentCell("rnn", "the simple tanh RNN, as keras.layers.SimpleRNN", ("Wx", "Wh", "b"), 1,
                   _rnn_init, _rnn_check, _rnn_forward, _rnn_backward, _rnn_backward_step),
+    _variant_cell("lstm_coupled", "coupled", "the LSTM with coupled input and forget gates, i = 1 - f"),
+    _variant_cell("lstm_peephole", "peephole", "the peephole LSTM (Gers & Schmidhuber 2000)"),
+    _variant_cell("lstm_no_forget", "no_forget", "the LSTM without a forget gate, f = 1"),
 )})
 #: The names of the registered cells.
 CELL_NAMES = tuple(CELLS)

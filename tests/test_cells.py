@@ -14,7 +14,9 @@ N, T, D, H, K = 2, 4, 3, 3, 2
 
 
 def test_registry_lists_lstm_and_rnn_and_looks_up_in_any_case():
-    assert CELL_NAMES[:2] == ("lstm", "rnn")
+    assert CELL_NAMES == ("lstm", "rnn", "lstm_coupled", "lstm_peephole", "lstm_no_forget")
+    assert trainer.param_names("lstm_peephole") == ("Wx", "Wh", "b", "P", "Wy", "by")
+    assert trainer.param_names("RNN") == trainer.PARAM_NAMES
     assert CELL_NAMES == tuple(CELLS)
     assert get_cell("LSTM") is CELLS["lstm"] and get_cell("Rnn") is CELLS["rnn"]
     assert get_cell(CELLS["rnn"]) is CELLS["rnn"]

@@ -141,3 +141,26 @@ def test_at_keras_default_init_the_lstm_gradient_vanishes_too():
     rnn, lstm = decay_ratios(0, 4, "normal", forget_bias=1.0)
     assert rnn < 1e-8, rnn
     assert lstm / rnn > 10
+
+
+def test_the_lstm_variants_run_through_the_same_function():
+    from lstm_core.variants import LSTMVariant, variant_forward
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((N, T, D))
+    for name, cell in (("lstm_coupled", "coupled"), ("lstm_peephole", "peephole"),
+                       ("lstm_no_forget", "no_forget")):
+        variant = LSTMVariant(cell, "keras")
+        params = tuple(0.5 * rng.standard_normal(s) for s in variant.shapes(D, H).values())
+        extra = {"P": params[3]} if cell == "peephole" else {}
+        norms = gradient_norms_through_time(name, *params[:3], x, **extra)
+        num = numerical_gradient(lambda xx: variant_forward(variant, xx, *params)[0][:, -1], x)
+        assert rel_error(norms, np.sqrt((num ** 2).sum(axis=(0, 2)))) <= 1e-6, name
+    Wx, Wh, b = weights("lstm", rng)
+    with pytest.raises(ValueError, match=r"cell 'lstm_peephole' takes the parameters Wx, Wh, b, P; "
+                                         r"got Wx, Wh, b"):
+        gradient_norms_through_time("lstm_peephole", Wx, Wh, b, x)
+    with pytest.raises(ValueError, match=r"cell 'lstm' takes the parameters Wx, Wh, b; got Wx, Wh, b, P"):
+        gradient_norms_through_time("lstm", Wx, Wh, b, x, P=np.zeros((3, H)))
+    with pytest.raises(ValueError, match=r"Wh must have shape \(H, 3H\) = \(4, 12\); got \(4, 16\)"):
+        gradient_norms_through_time("lstm_no_forget", Wx, Wh, b, x)

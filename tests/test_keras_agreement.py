@@ -213,3 +213,25 @@ def test_params_from_keras_without_a_dense_bias_reads_zeros():
 def test_params_from_keras_refuses_other_models(make, message):
     with pytest.raises(ValueError, match=message):
         lc.params_from_keras(make())
+
+
+# ---------------------------------------------------------------- every gate layout against Keras
+
+@pytest.mark.parametrize("layout", ["keras", "pytorch", "cs231n"])
+def test_the_standard_cell_in_each_layout_equals_keras_after_conversion(layout):
+    N, T, D, H = 3, 7, 2, 4
+    rng = np.random.default_rng(sum(map(ord, layout)))
+    variant = lc.LSTMVariant("standard", layout)
+    Wx, Wh, b = (0.5 * rng.standard_normal(s).astype(np.float32) for s in variant.shapes(D, H).values())
+    x, h0, c0 = (rng.standard_normal(s).astype(np.float32) for s in ((N, T, D), (N, H), (N, H)))
+    h, c, _ = variant.forward(x, Wx, Wh, b, h0=h0, c0=c0)
+    layer = build(keras.layers.LSTM, T, D, H, return_state=True)
+    lc.weights_to_keras(layer, *lc.convert_layout(Wx, Wh, b, src=layout, dst="keras"))
+    seq, h_last, c_last = layer(x, initial_state=[h0, c0])
+    assert h.dtype == np.float32
+    assert np.abs(h - np.asarray(seq)).max() <= 1e-5
+    assert np.abs(c[:, -1] - np.asarray(c_last)).max() <= 1e-5
+    if layout == "cs231n":
+        # unconverted, the blocks would be read as other gates: a visibly different output
+        lc.weights_to_keras(layer, Wx, Wh, b)
+        assert np.abs(h - np.asarray(layer(x, initial_state=[h0, c0])[0])).max() > 1e-2
