@@ -26,6 +26,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # --- the course -------------------------------------------------------------------------------
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "lstm-course"
+# Each student's variant of an assignment is fixed by this key, the assignment and the student
+# id (lstm_core.variants); the release writes it into the notebooks (autograder/term_key.py).
+# A new key for a new term reshuffles the variants; `python -m autograder init` makes one.
+c.TermKey.term_key = "lstm-demo-2026"
 # nbgrader's default gradebook, written out: an SQLite file in the course root. Only one
 # process writes it at a time (the grader's ``grading.py``).
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")

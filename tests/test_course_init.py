@@ -6,6 +6,7 @@ tests/test_autograder_pipeline.py; here, what ``init`` makes and what it refuses
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -25,7 +26,12 @@ def test_init_makes_a_private_course_that_releases(tmp_path):
     assert str(root) in out and "private" in out
     demo = {f for f in _files(COURSE) if f.startswith(("source/", "checks/"))}
     assert demo and demo <= set(_files(root))
-    assert "c.CourseDirectory.course_id = 'lstm-2027'" in (root / "nbgrader_config.py").read_text()
+    config = (root / "nbgrader_config.py").read_text()
+    assert "c.CourseDirectory.course_id = 'lstm-2027'" in config
+    # a term key of its own: every student's variant is reshuffled for the new term
+    demo_key = re.search(r"c.TermKey.term_key = (.*)", (COURSE / "nbgrader_config.py").read_text())
+    key = re.search(r"c.TermKey.term_key = '(lstm-2027-[0-9a-f]{16})'", config)
+    assert key and demo_key and key.group(1) not in demo_key.group(1)
     ignored = (root / ".gitignore").read_text().split()
     assert {"release/", "submitted/", "gradebook.db", "feedback/"} <= set(ignored)
 
