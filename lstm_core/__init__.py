@@ -17,7 +17,7 @@ from .data import (
     load_share_prices,
     load_sunspots,
 )
-from .diagrams import draw_lstm_cell, draw_unrolled_rnn_vs_lstm
+from .diagrams import draw_gru_cell, draw_lstm_cell, draw_unrolled_rnn_vs_lstm
 from .gradcheck import numerical_gradient, rel_error
 from .gradients import gradient_norms_through_time, hidden_state_gradients
 from .init import init_lstm_params, init_rnn_params
@@ -109,6 +109,7 @@ __all__ = [
     "GATE_COLORS",
     "gate_colormap",
     "draw_lstm_cell",
+    "draw_gru_cell",
     "draw_unrolled_rnn_vs_lstm",
     "CELL_NAMES",
     "get_cell",
