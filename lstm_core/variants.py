@@ -41,6 +41,14 @@ every reference off, including :class:`LSTMVariant`'s methods, which only call
 them. (So are :func:`convert_layout`, :func:`lstm_variant_for` and the text of a
 variant within that block; making an :class:`LSTMVariant` and reading its gate
 order, blocks and shapes still work.)
+
+The other graded assignments have variants too, defined here once for the
+notebooks and the grader's outside checks alike: ``lesson-exercises`` its numbers
+and the order of its quick-check options (:class:`ExercisesVariant`), ``lstm-keras``
+its series and window (:class:`SeriesVariant`). :data:`ASSIGNMENT_VARIANTS` holds
+every table, :func:`variant_for` gives a student the row of a table, and
+:func:`student_id` finds the id a notebook runs under (the grader's, the hub's, or
+the one the student typed).
 """
 
 from __future__ import annotations
@@ -81,6 +89,16 @@ __all__ = [
     "variant_backward",
     "variant_index",
     "lstm_variant_for",
+    "STUDENT_ENV",
+    "HUB_USER_ENV",
+    "student_id",
+    "QUICK_CHECK_OPTIONS",
+    "ExercisesVariant",
+    "LESSON_EXERCISES_VARIANTS",
+    "SeriesVariant",
+    "LSTM_KERAS_VARIANTS",
+    "ASSIGNMENT_VARIANTS",
+    "variant_for",
 ]
 
 #: Gate-block order of each layout; ``'g'`` is the candidate.
@@ -995,3 +1013,320 @@ def _markdown(variant):
             f"| parameter | shape |\n|---|---|\n" + "\n".join(rows) + peep +
             f"\n\nWrite these functions (a cache is whatever your backward function needs; "
             f"each backward function returns the gradients in the order shown):\n\n{sigs}\n")
+
+
+# --------------------------------------------------------------------------
+# Who the student is
+# --------------------------------------------------------------------------
+
+#: The environment variable the grader sets, in the grading kernel, to the id the
+#: submission came from.
+STUDENT_ENV = "LSTM_COURSE_STUDENT"
+#: The environment variable JupyterHub sets to the logged-in user.
+HUB_USER_ENV = "JUPYTERHUB_USER"
+
+
+def student_id(typed=""):
+    """The id whose variant a graded notebook shows, and on which it is graded.
+
+    Parameters
+    ----------
+    typed : str, optional
+        What the student typed into the notebook's ``STUDENT_ID`` cell: the id
+        their instructor gave them (not needed on the class's JupyterHub).
+
+    Returns
+    -------
+    id : str
+        In this order, the first that is set and not blank, stripped of
+        surrounding whitespace: the environment variable ``LSTM_COURSE_STUDENT``
+        (the grader sets it in the grading kernel to the id the submission came
+        from, so a notebook that types another id is graded on its own), then
+        ``JUPYTERHUB_USER`` (the user logged in on the class's hub), then
+        ``typed``.
+
+    Raises
+    ------
+    ValueError
+        If none is set: the message tells the student to type the id their
+        instructor gave them into ``STUDENT_ID``.
+    TypeError
+        If ``typed`` is not a string.
+    """
+    import os
+
+    for name in (STUDENT_ENV, HUB_USER_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    if not isinstance(typed, str):
+        raise TypeError(f"STUDENT_ID must be a string such as \"s1234\"; got {type(typed).__name__}")
+    if typed.strip():
+        return typed.strip()
+    raise ValueError('no student id: type the id your instructor gave you into STUDENT_ID, '
+                     'between the quotes (STUDENT_ID = "..."), run that cell, then this one '
+                     '(on the class\'s JupyterHub the id is read by itself)')
+
+
+# --------------------------------------------------------------------------
+# The variant tables of the other assignments
+# --------------------------------------------------------------------------
+# Each table is defined here once, and read both by the graded notebook's locked
+# ``variant`` cell and by the course's outside check (``checks/<assignment>.py``),
+# through :func:`variant_for`. Why here rather than in the notebook: the grading
+# kernel and the grader's check import the same lstm_core, so the variant a
+# notebook shows and the one its check computes cannot differ; the tables are
+# tested like the rest of the engine (balance over ids, every lstm-keras variant
+# trainable within the budget); and a check need not execute notebook code to learn
+# them. Like ``LSTM_VARIANTS``, never reorder a table in a running term: the index
+# of a row is what a student's id picks.
+
+#: The four options of the lesson's quick check, in the book's order A, B, C, D,
+#: exactly as chapter 10 and the lesson-exercises notebook print them.
+QUICK_CHECK_OPTIONS = (
+    "Yes. The cell state stops gradients from vanishing and from exploding, so an LSTM "
+    "trains as easily as a feed-forward network.",
+    "Yes, as long as the forget-gate bias starts at 1.",
+    "No. The cell state eases the vanishing of gradients, but gradients can still explode, "
+    "memory still fades when the forget gate stays below 1, and data preparation and tuning "
+    "still matter.",
+    "No. An LSTM is harder to train than a plain RNN on every task.",
+)
+_LETTERS = "ABCD"
+
+
+@dataclass(frozen=True)
+class ExercisesVariant:
+    """One variant of ``lesson-exercises``: the numbers of its exercises and the
+    order of its quick-check options.
+
+    Attributes
+    ----------
+    fade_f : float
+        Exercise 1: the forget gate below 1 with which ``carry`` lets a value fade
+        (the book's example is 0.9).
+    fade_steps : int
+        Exercise 1: how many steps it fades over.
+    keep_steps : int
+        Exercise 1: how many steps a value rides the cell state with f = 1, i = 0.
+    gate_low, gate_high : float
+        Exercise 2: a forget gate near 0 and one near 1, compared with ``memory_after``.
+    memory_steps : int
+        Exercise 2: the steps after which ``gate_high``'s memory is measured.
+    max_norm : float
+        Quick check: the global norm ``clip_by_global_norm`` clips to.
+    option_order : str
+        Quick check: the book's option letters in the student's order; ``'CADB'``
+        lists the book's C first (the student's A), then A, D, B.
+    """
+
+    fade_f: float
+    fade_steps: int
+    keep_steps: int
+    gate_low: float
+    gate_high: float
+    memory_steps: int
+    max_norm: float
+    option_order: str
+
+    def __post_init__(self):
+        if sorted(str(self.option_order)) != list(_LETTERS):
+            raise ValueError(f"option_order must order the letters A, B, C, D; got {self.option_order!r}")
+        for name in ("fade_f", "gate_low", "gate_high"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name} must lie strictly between 0 and 1; got {getattr(self, name)!r}")
+        if not self.gate_low < 0.5 < self.gate_high:
+            raise ValueError(f"gate_low must be near 0 and gate_high near 1; got {self.gate_low}, {self.gate_high}")
+        for name in ("fade_steps", "keep_steps", "memory_steps"):
+            check_positive_int(name, getattr(self, name))
+        if not self.max_norm > 0:
+            raise ValueError(f"max_norm must be positive; got {self.max_norm!r}")
+
+    @property
+    def key(self):
+        """str: a short label, for example ``'f0.85-CADB'`` (for reports)."""
+        return f"f{self.fade_f:g}-{self.option_order}"
+
+    def letter(self, book_letter):
+        """The student's letter of the book's option ``book_letter``."""
+        if book_letter not in _LETTERS or len(book_letter) != 1:
+            raise ValueError(f"book_letter must be one of 'A', 'B', 'C', 'D'; got {book_letter!r}")
+        return _LETTERS[self.option_order.index(book_letter)]
+
+    def book_letter(self, letter):
+        """The book's letter of the student's option ``letter``."""
+        if letter not in _LETTERS or len(letter) != 1:
+            raise ValueError(f"letter must be one of 'A', 'B', 'C', 'D'; got {letter!r}")
+        return self.option_order[_LETTERS.index(letter)]
+
+    @property
+    def options(self):
+        """tuple of (str, str): ``(letter, text)`` of the four options, in the student's order."""
+        return tuple((mine, QUICK_CHECK_OPTIONS[_LETTERS.index(book)])
+                     for mine, book in zip(_LETTERS, self.option_order))
+
+    @property
+    def markdown(self):
+        """str: the student's numbers and option order, as the notebook shows them."""
+        options = "\n".join(f"- **{mine}.** {text}" for mine, text in self.options)
+        return (
+            f"### Your numbers (variant `{self.key}`)\n\n"
+            f"The exercises below are the book's; these are the numbers the tests use for you.\n\n"
+            f"**Exercise 1.** With $f = 1$ and $i = 0$, `carry` must keep a value unchanged for "
+            f"**{self.keep_steps}** steps; with your fading gate **$f = {self.fade_f:g}$** and "
+            f"$i = 0$, over **{self.fade_steps}** steps, `states[t]` must be "
+            f"${self.fade_f:g}^{{t+1}}\\, c_0$.\n\n"
+            f"**Exercise 2.** Compare a forget gate near 0, **$f = {self.gate_low:g}$**, with one "
+            f"near 1, **$f = {self.gate_high:g}$**, after one step and after "
+            f"**{self.memory_steps}** steps (`memory_after`).\n\n"
+            f"**Quick check.** Your options are the book's, in this order. Set "
+            f"`quick_check_answer` to the letter of your choice **in this list**:\n\n"
+            f"{options}\n\n"
+            f"Clip the exploding gradients to a global norm of **`max_norm` = {self.max_norm:g}**.\n")
+
+
+#: The variants of ``lesson-exercises``. The right quick-check option (the book's C)
+#: is each letter A, B, C, D in two of them.
+LESSON_EXERCISES_VARIANTS = (
+    ExercisesVariant(0.9, 20, 100, 0.01, 0.99, 10, 5.0, "CADB"),
+    ExercisesVariant(0.8, 15, 150, 0.05, 0.95, 8, 2.0, "ACBD"),
+    ExercisesVariant(0.85, 25, 200, 0.02, 0.98, 12, 1.0, "BDCA"),
+    ExercisesVariant(0.95, 40, 120, 0.1, 0.97, 20, 4.0, "BADC"),
+    ExercisesVariant(0.7, 10, 250, 0.03, 0.995, 30, 2.5, "CBDA"),
+    ExercisesVariant(0.75, 12, 80, 0.08, 0.96, 6, 0.5, "DCAB"),
+    ExercisesVariant(0.88, 30, 300, 0.04, 0.985, 15, 3.0, "DACB"),
+    ExercisesVariant(0.92, 35, 60, 0.06, 0.9, 5, 1.5, "DBAC"),
+)
+
+
+@dataclass(frozen=True)
+class SeriesVariant:
+    """One variant of ``lstm-keras``: the series to forecast and the window length.
+
+    Attributes
+    ----------
+    period : int
+        The period of the sine wave, in steps.
+    noise : float
+        The standard deviation of the Gaussian noise added to every value.
+    time_steps : int
+        ``TIME_STEPS``, the window the model sees.
+
+    Notes
+    -----
+    The series is :math:`s_t = \\sin(2\\pi (t + \\varphi) / P) + \\sigma\\,
+    \\varepsilon_t`, :math:`\\varepsilon_t \\sim \\mathcal N(0, 1)`. A forecaster
+    that knew the wave would be left with the noise, MSE :math:`\\sigma^2`; the
+    persistence baseline (repeat the last value) has MSE :math:`1 - \\cos(2\\pi/P)
+    + 2\\sigma^2`. The assignment asks for at most half the baseline's MSE, so a
+    long period with much noise leaves little room: the table keeps every variant
+    where the notebook's honest solution (three epochs of ``LSTM(64)``) passes with
+    a margin, measured over three seeds (see ``tests/test_course_variants.py``).
+    """
+
+    period: int
+    noise: float
+    time_steps: int
+
+    def __post_init__(self):
+        check_positive_int("period", self.period)
+        check_positive_int("time_steps", self.time_steps)
+        if not self.noise >= 0:
+            raise ValueError(f"noise must be non-negative; got {self.noise!r}")
+
+    @property
+    def key(self):
+        """str: a short label, for example ``'p25-n0.1-T20'`` (for reports)."""
+        return f"p{self.period}-n{self.noise:g}-T{self.time_steps}"
+
+    def series(self, size, rng, phase=0):
+        """``size`` values of the series, starting ``phase`` steps into the wave.
+
+        Parameters
+        ----------
+        size : int
+        rng : numpy.random.Generator
+            The source of the noise.
+        phase : int, optional
+
+        Returns
+        -------
+        series : (size,) float32 ndarray
+        """
+        check_positive_int("size", size)
+        check_generator("rng", rng)
+        steps = np.arange(size) + int(phase)
+        return (np.sin(2 * np.pi * steps / self.period)
+                + self.noise * rng.standard_normal(size)).astype("float32")
+
+    def fresh_stretch(self, rng, size=400):
+        """A stretch of the series at a random phase (drawn first from ``rng``), as the
+        hidden test and the outside check forecast it.
+
+        Returns
+        -------
+        series : (size,) float32 ndarray
+        """
+        check_generator("rng", rng)
+        return self.series(size, rng, phase=int(rng.integers(0, self.period)))
+
+    @property
+    def markdown(self):
+        """str: the student's series and window, as the notebook shows them."""
+        return (f"### Your series (variant `{self.key}`)\n\n"
+                f"A sine wave of period **{self.period}** steps plus Gaussian noise of standard "
+                f"deviation **{self.noise:g}**: "
+                f"$s_t = \\sin(2\\pi t / {self.period}) + {self.noise:g}\\,\\varepsilon_t$. "
+                f"Your model sees windows of **`TIME_STEPS` = {self.time_steps}** values. "
+                f"The data cell below makes this series; the tests use it.\n")
+
+
+#: The variants of ``lstm-keras``: periods 16 to 30 steps, noise 0.05 to 0.15, windows of 12 to
+#: 20 values (the longest window sets the slowest training; the first row is the series the
+#: assignment had before it had variants).
+LSTM_KERAS_VARIANTS = (
+    SeriesVariant(25, 0.1, 20),
+    SeriesVariant(16, 0.15, 12),
+    SeriesVariant(20, 0.15, 16),
+    SeriesVariant(30, 0.1, 20),
+    SeriesVariant(20, 0.05, 12),
+    SeriesVariant(30, 0.05, 16),
+)
+
+#: Each assignment's variant table, by assignment name.
+ASSIGNMENT_VARIANTS = MappingProxyType({
+    "lesson-exercises": LESSON_EXERCISES_VARIANTS,
+    "lstm-from-scratch": LSTM_VARIANTS,
+    "lstm-keras": LSTM_KERAS_VARIANTS,
+})
+
+
+def variant_for(term_key, assignment, student_id):
+    """A student's variant of an assignment: the row of its table their id picks.
+
+    Parameters
+    ----------
+    term_key : str or bytes
+        The course's key for the term (``c.TermKey.term_key``; the release writes it
+        into each notebook's ``variant`` cell).
+    assignment : {'lesson-exercises', 'lstm-from-scratch', 'lstm-keras'}
+    student_id : str
+        The student's id, as the grader sees it (:func:`student_id` in a notebook).
+
+    Returns
+    -------
+    variant : ExercisesVariant, LSTMVariant or SeriesVariant
+        ``ASSIGNMENT_VARIANTS[assignment][variant_index(term_key, assignment,
+        student_id, n)]`` with ``n`` the table's length; every variant has ``key``
+        (a short label) and ``markdown`` (what the notebook shows).
+
+    Raises
+    ------
+    ValueError
+        For an assignment without a table (the message lists those with one), or as
+        :func:`variant_index`.
+    """
+    table = ASSIGNMENT_VARIANTS.get(assignment)
+    if table is None:
+        raise ValueError(f"assignment must be one of {tuple(ASSIGNMENT_VARIANTS)!r}; got {assignment!r}")
+    return table[variant_index(term_key, assignment, student_id, len(table))]

@@ -4,6 +4,7 @@ import collections
 import hashlib
 import hmac
 import os
+import re
 import subprocess
 import sys
 
@@ -456,3 +457,118 @@ def test_lstm_variant_for_refuses_empty_ids_and_keys():
     with pytest.raises(ValueError, match="term_key must not be empty"):
         lstm_variant_for("", "student001")
     assert variant_index("k", "a", "s", 1) == 0
+
+
+# ---------------------------------------------------------------- the student's id
+
+def test_student_id_prefers_the_graders_id_then_the_hub_user_then_what_was_typed(monkeypatch):
+    monkeypatch.delenv(V.STUDENT_ENV, raising=False)
+    monkeypatch.delenv(V.HUB_USER_ENV, raising=False)
+    assert V.student_id("  s1234\n") == "s1234"                         # typed, stripped
+    monkeypatch.setenv(V.HUB_USER_ENV, "alice")
+    assert V.student_id("s1234") == "alice"                            # the hub's user wins
+    monkeypatch.setenv(V.STUDENT_ENV, "  bob ")
+    assert V.student_id("s1234") == "bob"                              # the grader's id wins
+    assert V.student_id() == "bob"
+    monkeypatch.setenv(V.STUDENT_ENV, "   ")                            # blank: not set
+    assert V.student_id("s1234") == "alice"
+    assert (V.STUDENT_ENV, V.HUB_USER_ENV) == ("LSTM_COURSE_STUDENT", "JUPYTERHUB_USER")
+
+
+def test_student_id_without_any_id_tells_the_student_what_to_type(monkeypatch):
+    monkeypatch.delenv(V.STUDENT_ENV, raising=False)
+    monkeypatch.setenv(V.HUB_USER_ENV, "")
+    for typed in ("", "   "):
+        with pytest.raises(ValueError, match="type the id your instructor gave you into STUDENT_ID"):
+            V.student_id(typed)
+    with pytest.raises(TypeError, match="STUDENT_ID must be a string"):
+        V.student_id(1234)
+
+
+# ---------------------------------------------------------------- the other assignments' tables
+
+def test_variant_for_picks_the_row_of_each_assignments_table():
+    assert set(V.ASSIGNMENT_VARIANTS) == {"lesson-exercises", "lstm-from-scratch", "lstm-keras"}
+    assert V.ASSIGNMENT_VARIANTS["lstm-from-scratch"] is LSTM_VARIANTS
+    for assignment, table in V.ASSIGNMENT_VARIANTS.items():
+        assert len(set(table)) == len(table) and len({v.key for v in table}) == len(table)
+        for s in IDS[:20]:
+            assert V.variant_for("fall-2025", assignment, s) is \
+                table[variant_index("fall-2025", assignment, s, len(table))]
+    for s in IDS[:20]:
+        assert V.variant_for("fall-2025", "lstm-from-scratch", s) == lstm_variant_for("fall-2025", s)
+    with pytest.raises(ValueError, match=r"assignment must be one of \('lesson-exercises', "
+                                         r"'lstm-from-scratch', 'lstm-keras'\); got 'lstm'"):
+        V.variant_for("fall-2025", "lstm", "s1")
+    with pytest.raises(ValueError, match="student_id must not be empty"):
+        V.variant_for("fall-2025", "lstm-keras", "")
+
+
+def test_each_quick_check_letter_is_the_right_one_in_two_exercise_variants():
+    rights = collections.Counter(v.letter("C") for v in V.LESSON_EXERCISES_VARIANTS)
+    assert rights == {"A": 2, "B": 2, "C": 2, "D": 2}
+    for v in V.LESSON_EXERCISES_VARIANTS:
+        assert v.option_order != "ABCD"
+        for mine in "ABCD":
+            assert v.letter(v.book_letter(mine)) == mine
+        assert [text for _, text in v.options] == [V.QUICK_CHECK_OPTIONS["ABCD".index(b)]
+                                                   for b in v.option_order]
+
+
+def test_exercise_variant_markdown_lists_its_numbers_and_its_options_in_its_order():
+    v = V.ExercisesVariant(0.85, 25, 200, 0.02, 0.98, 12, 1.5, "BDCA")
+    text = v.markdown
+    for shown in ("**200** steps", "$f = 0.85$", "**25** steps", "$0.85^{t+1}", "$f = 0.02$",
+                  "$f = 0.98$", "**12** steps", "`max_norm` = 1.5", "(variant `f0.85-BDCA`)"):
+        assert shown in text, shown
+    lines = [line for line in text.splitlines() if line.startswith("- **")]
+    assert lines == [f"- **{m}.** {V.QUICK_CHECK_OPTIONS['ABCD'.index(b)]}" for m, b in zip("ABCD", "BDCA")]
+    assert (v.letter("C"), v.letter("B"), v.letter("D"), v.book_letter("D")) == ("C", "A", "B", "A")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(option_order="ABCC"), "option_order must order the letters A, B, C, D; got 'ABCC'"),
+    (dict(fade_f=1.0), "fade_f must lie strictly between 0 and 1; got 1.0"),
+    (dict(gate_low=0.6), "gate_low must be near 0 and gate_high near 1"),
+    (dict(memory_steps=0), "memory_steps must be a positive integer; got 0"),
+    (dict(max_norm=0.0), "max_norm must be positive; got 0.0"),
+])
+def test_exercise_variants_refuse_numbers_that_make_no_exercise(kwargs, message):
+    good = dict(fade_f=0.9, fade_steps=20, keep_steps=100, gate_low=0.01, gate_high=0.99,
+                memory_steps=10, max_norm=5.0, option_order="CADB")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        V.ExercisesVariant(**dict(good, **kwargs))
+    with pytest.raises(ValueError, match="book_letter must be one of"):
+        V.ExercisesVariant(**good).letter("E")
+
+
+def test_the_first_series_variant_is_the_assignments_series_before_variants():
+    v = V.LSTM_KERAS_VARIANTS[0]
+    assert (v.period, v.noise, v.time_steps, v.key) == (25, 0.1, 20, "p25-n0.1-T20")
+    rng = np.random.default_rng(7)
+    steps = np.arange(1200)
+    before = (np.sin(2 * np.pi * steps / 25) + 0.1 * rng.standard_normal(1200)).astype("float32")
+    series = v.series(1200, np.random.default_rng(7))
+    assert series.dtype == np.float32
+    np.testing.assert_array_equal(series, before)
+    # the fresh stretch draws its phase first, then the noise
+    rng = np.random.default_rng(99991)
+    steps = np.arange(400) + int(rng.integers(0, 25))
+    before = (np.sin(2 * np.pi * steps / 25) + 0.1 * rng.standard_normal(400)).astype("float32")
+    np.testing.assert_array_equal(v.fresh_stretch(np.random.default_rng(99991)), before)
+
+
+def test_series_variants_are_noisy_waves_of_their_period_and_refuse_bad_numbers():
+    for v in V.LSTM_KERAS_VARIANTS:
+        clean = V.SeriesVariant(v.period, 0.0, v.time_steps).series(3 * v.period, np.random.default_rng(0))
+        np.testing.assert_allclose(clean[:v.period], clean[v.period:2 * v.period], atol=1e-6)
+        noisy = v.series(20_000, np.random.default_rng(1))
+        wave = np.sin(2 * np.pi * np.arange(20_000) / v.period)
+        assert abs(np.std(noisy - wave) - v.noise) < 0.05 * v.noise
+        assert 12 <= v.time_steps <= 20 and f"**`TIME_STEPS` = {v.time_steps}**" in v.markdown
+    with pytest.raises(ValueError, match="noise must be non-negative; got -0.1"):
+        V.SeriesVariant(25, -0.1, 20)
+    with pytest.raises(ValueError, match="time_steps must be a positive integer; got 0"):
+        V.SeriesVariant(25, 0.1, 0)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        V.LSTM_KERAS_VARIANTS[0].series(10, 7)
