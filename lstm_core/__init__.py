@@ -37,6 +37,7 @@ from .plots import (
     plot_gate,
     plot_gates,
     plot_gradient_norms,
+    plot_text_activation,
     plot_training_curves,
 )
 from .rnn import (
@@ -106,6 +107,7 @@ __all__ = [
     "plot_gradient_norms",
     "plot_training_curves",
     "plot_gate",
+    "plot_text_activation",
     "GATE_COLORS",
     "gate_colormap",
     "draw_lstm_cell",

@@ -22,6 +22,7 @@ __all__ = [
     "plot_cell_state",
     "plot_gradient_norms",
     "plot_training_curves",
+    "plot_text_activation",
 ]
 
 GATE_ORDER = "ifgo"                     # Keras's block order i, f, c (= g), o
@@ -277,4 +278,98 @@ def plot_training_curves(histories, key="loss", baseline=None, ax=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel(key)
     ax.legend(loc="best")
+    return ax
+
+
+def _text_rows(text, width):
+    """(row, column, character) of each character; a newline ends its row."""
+    cells, row, col = [], 0, 0
+    for ch in text:
+        if col >= width:
+            row, col = row + 1, 0
+        cells.append((row, col, "\u21b5" if ch == "\n" else ch))
+        if ch == "\n":
+            row, col = row + 1, 0
+        else:
+            col += 1
+    return cells
+
+
+def plot_text_activation(text, values, ax=None, width=64, vmin=-1.0, vmax=1.0,
+                         cmap="RdBu_r", colorbar=True, label="activation"):
+    """Text with each character on a background coloured by a value, one per character.
+
+    The picture of Karpathy, Johnson and Fei-Fei's "Visualizing and understanding
+    recurrent networks": the activation of one unit while the network reads each
+    character. A newline is drawn as the symbol U+21B5 at the end of its row,
+    and rows longer than ``width`` characters are wrapped.
+
+    Parameters
+    ----------
+    text : str of length T
+        The characters, in reading order.
+    values : (T,) array_like
+        One value per character, for example ``tanh(c_t)`` of one unit.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure sized to the text if omitted.
+    width : int, optional
+        The longest row, in characters, at least 1.
+    vmin, vmax : float, optional
+        The values drawn in the two ends of the colour map.
+    cmap : str or matplotlib.colors.Colormap, optional
+        The colour map, diverging by default (blue negative, red positive).
+    colorbar : bool, optional
+        Add a horizontal colour bar under the text.
+    label : str, optional
+        The colour bar's label.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        One rectangle per character (in ``ax.patches``, in reading order, with
+        the character's value as its face colour) and one text per character;
+        axis off, one unit per character across and 1.6 down.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not 1-D with one value per character, ``text`` is
+        empty, ``width < 1`` or ``vmin >= vmax``.
+    """
+    import matplotlib as mpl
+    from matplotlib.patches import Rectangle
+
+    values = np.asarray(values, dtype=np.float64)
+    if not isinstance(text, str) or not text:
+        raise ValueError("text must be a non-empty str")
+    if values.shape != (len(text),):
+        raise ValueError(f"values must have shape (T,) = ({len(text)},), one per "
+                         f"character; got {values.shape}")
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+        raise ValueError(f"width must be an integer >= 1; got {width!r}")
+    if not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax; got vmin={vmin}, vmax={vmax}")
+    cells = _text_rows(text, int(width))
+    n_rows = cells[-1][0] + 1
+    n_cols = max(col for _, col, _ in cells) + 1
+    if ax is None:
+        ax = _new_axes(figsize=(0.12 * n_cols + 0.4, 0.2 * n_rows * 1.6 + 0.9),
+                       layout="constrained")
+    norm = mpl.colors.Normalize(vmin=vmin, vmax=vmax)
+    cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+    for (row, col, ch), value in zip(cells, values):
+        face = cmap(norm(value))
+        ax.add_patch(Rectangle((col, -1.6 * (row + 1)), 1, 1.6, facecolor=face,
+                               edgecolor="none"))
+        dark = 0.299 * face[0] + 0.587 * face[1] + 0.114 * face[2] < 0.5
+        ax.text(col + 0.5, -1.6 * row - 0.8, ch, ha="center", va="center",
+                family="monospace", fontsize=9, color="white" if dark else "black")
+    ax.set_xlim(0, n_cols)
+    ax.set_ylim(-1.6 * n_rows, 0)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if colorbar:
+        mappable = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+        ax.figure.colorbar(mappable, ax=ax, orientation="horizontal", label=label,
+                           fraction=0.05, shrink=0.5, aspect=40)
     return ax

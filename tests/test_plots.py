@@ -145,3 +145,41 @@ def test_import_lstm_core_imports_neither_matplotlib_nor_tensorflow():
             "assert 'matplotlib' not in sys.modules, 'matplotlib'; "
             "assert 'tensorflow' not in sys.modules, 'tensorflow'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_plot_text_activation_colours_each_character_by_its_value():
+    import matplotlib as mpl
+
+    from lstm_core.plots import plot_text_activation
+
+    text = "AB:\nab c"
+    values = np.array([1.0, -1.0, 0.0, 0.5, -0.25, 0.25, 0.75, -0.5])
+    ax = plot_text_activation(text, values, colorbar=False)
+    assert len(ax.patches) == len(text) == len(ax.texts)
+    cmap = mpl.colormaps["RdBu_r"]
+    for patch, value in zip(ax.patches, values):
+        np.testing.assert_allclose(patch.get_facecolor(), cmap((value + 1) / 2))
+    # the newline is drawn as a symbol at the end of the first row, then a new row
+    assert [t.get_text() for t in ax.texts][:4] == ["A", "B", ":", "\u21b5"]
+    first_row_y = ax.patches[0].get_y()
+    assert ax.patches[3].get_y() == first_row_y and ax.patches[4].get_y() < first_row_y
+    assert ax.patches[4].get_x() == 0
+    assert not ax.axison
+
+
+def test_plot_text_activation_wraps_long_rows_and_checks_its_input():
+    from lstm_core.plots import plot_text_activation
+
+    _, given = plt.subplots()
+    ax = plot_text_activation("abcdefg", np.zeros(7), ax=given, width=3)
+    assert ax is given
+    xs = [p.get_x() for p in ax.patches]
+    assert xs == [0, 1, 2, 0, 1, 2, 0]
+    assert len({p.get_y() for p in ax.patches}) == 3
+    assert len(given.figure.axes) == 2                  # the text and its colour bar
+    with pytest.raises(ValueError, match=r"values must have shape \(T,\) = \(3,\), one per character; got \(2,\)"):
+        plot_text_activation("abc", [0.1, 0.2])
+    with pytest.raises(ValueError, match="width must be an integer >= 1; got 0"):
+        plot_text_activation("abc", [0.1, 0.2, 0.3], width=0)
+    with pytest.raises(ValueError, match="text must be a non-empty str"):
+        plot_text_activation("", [])
