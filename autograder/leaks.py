@@ -27,10 +27,6 @@ def _read(path):
     return nbformat.read(str(path), as_version=4)
 
 
-def _is_solution_cell(cell):
-    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution", False))
-
-
 def secret_lines(source_notebook):
     """The lines of a source notebook that students must not see.
 
@@ -46,12 +42,14 @@ def secret_lines(source_notebook):
         cell that has no region (nbgrader replaces the whole cell), less the lines that also
         appear outside those regions (they are public anyway) and very short lines.
     """
+    from nbgrader.utils import is_solution
+
     nb = source_notebook if not isinstance(source_notebook, (str, Path)) else _read(source_notebook)
     secret, public = set(), set()
     for cell in nb.cells:
         lines = cell.source.splitlines()
         has_region = any(MARKER.search(line) for line in lines)
-        whole_cell = _is_solution_cell(cell) and not has_region
+        whole_cell = bool(is_solution(cell)) and not has_region
         inside = False
         for line in lines:
             text = line.strip()

@@ -11,6 +11,22 @@ Two ways in:
 
 Nothing here runs student code or parses a notebook: that happens in each student's grading
 process. Problems found here (an unreadable zip, two files for one student) become reasons.
+
+Why not ``nbgrader zip_collect``'s plugins, which read LMS exports too: they do not fit what a
+grading run must guarantee.
+
+* ``FileNameCollectorPlugin`` *skips* a file whose extension is not in ``valid_ext`` or whose
+  name its ``named_regexp`` does not match (a log warning, no record), so that student gets no
+  gradebook row at all -- the trap in DESIGN.md; here every file that names a student becomes a
+  submission, and what is wrong with it becomes the reason for its zero. It also matches with
+  ``re.match`` against the file's absolute path (the folders' names in the way of a pattern
+  anchored at the student id) and requires a ``file_id`` group, which a one-file-per-student
+  export does not have.
+* ``ExtractorPlugin`` unpacks every archive whole, and the archives inside it (``tree=True``),
+  with no limit on the unpacked size: one zip bomb fills the grader's disk. Here a zip yields
+  only its notebooks, the shallowest of each name, never more than
+  :data:`MAX_UNZIPPED_BYTES`, and a zip that cannot be read is a reason, not an error that
+  stops the class.
 """
 
 from __future__ import annotations

@@ -257,6 +257,24 @@ def verify_notebook(check, nb, scratch, sandbox_spec=None, timeout=60, export_di
     """
     cases = check.cases(np.random.default_rng(check.seed))
     root = Path(scratch) / "verify"
+    _write_plan(root, nb, check, cases, timeout)
+    failed_run = _run_plan(root, Path(scratch), sandbox_spec, timeout)
+    failures = {}
+    for case in cases:
+        why = failed_run or _judge(case, root / "out" / case["name"])
+        if why:
+            for test in case["tests"]:
+                failures.setdefault(test, f"{case['function']}: {why}")
+    if check.export:
+        why = check.export.judge(export_dir, (cell_seconds or {}).get(check.export.after),
+                                 np.random.default_rng(check.seed + 1))
+        for test in check.export.tests if why else []:
+            failures.setdefault(test, f"model: {why}")
+    return failures
+
+
+def _write_plan(root, nb, check, cases, timeout):
+    """The runner's folder: ``plan.json``, each case's inputs in ``in/<case>/``, ``out/``."""
     if root.exists():
         shutil.rmtree(root)
     plan = {"cells": _plan_cells(nb, check), "cases": [], "cell_seconds": max(int(timeout) // 4, 5)}
@@ -270,8 +288,13 @@ def verify_notebook(check, nb, scratch, sandbox_spec=None, timeout=60, export_di
                              | {"n_inputs": len(case["inputs"])})
     (root / "out").mkdir()
     (root / "plan.json").write_text(json.dumps(plan))
+
+
+def _run_plan(root, scratch, sandbox_spec, timeout):
+    """Run :mod:`autograder.verify_runner` on ``root`` (sandboxed with ``sandbox_spec``, else in
+    a plain subprocess); return why it failed as a whole, or None."""
     runner = str(Path(__file__).resolve().with_name("verify_runner.py"))
-    env = None
+    env, cwd, ipc = None, None, None
     if sandbox_spec is not None:
         from dataclasses import replace
 
@@ -280,36 +303,22 @@ def verify_notebook(check, nb, scratch, sandbox_spec=None, timeout=60, export_di
         for p in [root, *root.rglob("*")]:
             os.chown(p, sandbox_spec.uid, sandbox_spec.uid, follow_symlinks=False)
         os.chmod(root, 0o755)
-        _, ipc = prepare_dirs(Path(scratch) / "verify-unused", sandbox_spec.uid)
+        _, ipc = prepare_dirs(scratch / "verify-unused", sandbox_spec.uid)
         spec = replace(sandbox_spec, work_dir=str(root), ipc_dir=ipc,
                        readonly=list(sandbox_spec.readonly) + [runner],
                        env=dict(sandbox_spec.env, NBGRADER_EXECUTION="autograde"))
         argv = bwrap_argv(spec, [sys.executable, runner])
-        cwd = None
     else:
-        argv, cwd, ipc = [sys.executable, runner], str(root), None
         from .sandbox import course_pythonpath
 
-        env = dict(os.environ, PYTHONPATH=course_pythonpath(),
-                   NBGRADER_EXECUTION="autograde")
+        argv, cwd = [sys.executable, runner], str(root)
+        env = dict(os.environ, PYTHONPATH=course_pythonpath(), NBGRADER_EXECUTION="autograde")
     try:
         proc = subprocess.run(argv, cwd=cwd, env=env, timeout=timeout, capture_output=True,
                               start_new_session=True)
-        failed_run = None if proc.returncode == 0 else f"the check process exited {proc.returncode}"
+        return None if proc.returncode == 0 else f"the check process exited {proc.returncode}"
     except subprocess.TimeoutExpired:
-        failed_run = f"the check process ran past {timeout:g} s"
+        return f"the check process ran past {timeout:g} s"
     finally:
         if ipc:
             shutil.rmtree(ipc, ignore_errors=True)
-    failures = {}
-    for case in cases:
-        why = _judge(case, root / "out" / case["name"]) if not failed_run else failed_run
-        if why:
-            for test in case["tests"]:
-                failures.setdefault(test, f"{case['function']}: {why}")
-    if check.export:
-        why = check.export.judge(export_dir, (cell_seconds or {}).get(check.export.after),
-                                 np.random.default_rng(check.seed + 1))
-        for test in check.export.tests if why else []:
-            failures.setdefault(test, f"model: {why}")
-    return failures
