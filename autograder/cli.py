@@ -33,6 +33,23 @@ def _course_option(parser):
                         help=f"the course folder (default: the demo course {DEMO_COURSE})")
 
 
+def _limit_flags(group):
+    """``grade``'s limit flags, one per limit (:meth:`autograder.jobs.Limits.names`), made from
+    the ``GradingLimits`` traits: their names, types and help."""
+    from traitlets import Float
+
+    from .jobs import GradingLimits, Limits
+
+    traits = GradingLimits.class_traits()
+    for name in Limits.names():
+        trait = traits[name]
+        group.add_argument(
+            "--" + name.replace("_", "-"), type=float if isinstance(trait, Float) else int,
+            default=None, metavar=trait.metadata.get("metavar", "N"),
+            help=trait.help.replace("%", "%%") + f" (default: GradingLimits.{name}, "
+                                                  f"{trait.default_value:,} unless configured)")
+
+
 def build_parser():
     """The argument parser of ``python -m autograder``."""
     parser = argparse.ArgumentParser(
@@ -97,9 +114,8 @@ def build_parser():
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="grade N students at once, each in its own process (default 1)")
     p.add_argument("--cell-timeout", type=float, default=None, metavar="S",
-                   help="seconds per cell (default: ExecutePreprocessor.timeout in nbgrader_config.py)")
-    p.add_argument("--notebook-timeout", type=float, default=None, metavar="S",
-                   help="seconds per notebook, wall clock (default: GradingLimits.notebook_timeout)")
+                   help="seconds per cell (default: nbgrader's Execute.timeout as "
+                        "nbgrader_config.py sets it)")
     p.add_argument("--student-pattern", default=None, metavar="REGEX",
                    help="regular expression with a group (?P<student>...) that finds the student "
                         "id in an exported file name (default: up to the first _ or space)")
@@ -111,22 +127,13 @@ def build_parser():
                    help="skip students whose very submission is already graded with the same "
                         "tests and limits (to finish a run that was interrupted)")
     s = p.add_argument_group(
-        "sandbox", "Each student's kernel runs in a bubblewrap sandbox (no network, read-only "
-        "system, no view of source/ or the gradebook) as an unprivileged user, under these "
-        "limits. Defaults: GradingLimits in nbgrader_config.py (per assignment there too).")
+        "sandbox and limits", "Each student's kernel runs in a bubblewrap sandbox (no network, "
+        "read-only system, no view of source/ or the gradebook) as an unprivileged user, under "
+        "these limits. Defaults: GradingLimits in nbgrader_config.py (per assignment there too).")
     s.add_argument("--no-sandbox", action="store_true",
                    help="grade without the sandbox (needed where bubblewrap is missing; student "
                         "code then runs with your rights: only for trusted submissions)")
-    s.add_argument("--memory-mb", type=int, default=None, metavar="MB",
-                   help="address space of a kernel, MiB (RLIMIT_AS)")
-    s.add_argument("--cpu-seconds", type=int, default=None, metavar="S",
-                   help="CPU seconds of a kernel, all cells together (RLIMIT_CPU)")
-    s.add_argument("--max-processes", type=int, default=None, metavar="N",
-                   help="processes and threads of a kernel's user (RLIMIT_NPROC)")
-    s.add_argument("--max-file-mb", type=int, default=None, metavar="MB",
-                   help="largest file a kernel may write, MiB (RLIMIT_FSIZE)")
-    s.add_argument("--max-output-chars", type=int, default=None, metavar="N",
-                   help="output characters a cell may keep (the rest is cut)")
+    _limit_flags(s)
     _course_option(p)
 
     p = sub.add_parser(
@@ -203,15 +210,14 @@ def main(argv=None):
             return 0
         if args.command == "grade":
             from .grading import grade
+            from .jobs import Limits
 
             grade(course, args.assignment, args.submissions, jobs=args.jobs,
-                  cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                  student_pattern=args.student_pattern, students=args.student,
-                  keep_scratch=args.keep_scratch, out=lambda s: print(s, flush=True),
-                  sandbox=False if args.no_sandbox else None, resume=args.resume,
-                  limits={"memory_mb": args.memory_mb, "cpu_seconds": args.cpu_seconds,
-                          "max_processes": args.max_processes, "max_file_mb": args.max_file_mb,
-                          "max_output_chars": args.max_output_chars})
+                  cell_timeout=args.cell_timeout,
+                  limits={name: getattr(args, name) for name in Limits.names()},
+                  sandbox=False if args.no_sandbox else None, student_pattern=args.student_pattern,
+                  students=args.student, keep_scratch=args.keep_scratch, resume=args.resume,
+                  out=lambda s: print(s, flush=True))
             return 0
         if args.command == "feedback":
             from .feedback import generate_feedback

@@ -1,23 +1,26 @@
 """The nbgrader course directory: its configuration, its folders and its gradebook.
 
 Everything here reads ``nbgrader_config.py`` the way nbgrader does (a traitlets Python config
-file), so ``python -m autograder`` and plain ``nbgrader`` commands run from the course root agree.
+file), and takes the folders and the gradebook's URL from nbgrader's own ``CourseDirectory``
+(:attr:`Course.directory`), so ``python -m autograder`` and plain ``nbgrader`` commands run from
+the course root agree. The grading limits are :class:`autograder.jobs.GradingLimits`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import sys
 import warnings
 from pathlib import Path
 
-from traitlets import Bool, Dict, Float, Integer
-from traitlets.config import Config, Configurable
+from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import DEMO_COURSE
+from .jobs import GradingLimits
 
 __all__ = ["CourseError", "GradingLimits", "Course", "prepare_process", "speed_up_imports"]
 
@@ -59,92 +62,6 @@ def prepare_process():
 
 class CourseError(RuntimeError):
     """Something about the course or the command's arguments is wrong; the message says what."""
-
-
-class GradingLimits(Configurable):
-    """Limits of ``python -m autograder grade``, set in ``nbgrader_config.py``.
-
-    The per-cell limit is nbgrader's own, ``c.ExecutePreprocessor.timeout``.
-    """
-
-    notebook_timeout = Float(
-        300.0,
-        help="Wall-clock seconds one notebook may take to grade (kernel start, every cell). "
-             "The student's grading process, kernel included, is killed when the limit of all "
-             "its notebooks together runs out.",
-    ).tag(config=True)
-
-    startup_allowance = Float(
-        20.0,
-        help="Seconds added to each student's limit for starting its grading process.",
-    ).tag(config=True)
-
-    # --- the sandbox around each student's kernel (autograder/sandbox.py) ---------------------
-    sandbox = Bool(
-        True,
-        help="Run each student's kernel in the sandbox (bubblewrap, an unprivileged user, the "
-             "limits below). `grade` refuses to run without bubblewrap unless this is False "
-             "(or `grade --no-sandbox` is given).",
-    ).tag(config=True)
-
-    memory_mb = Integer(
-        2048,
-        help="Address space of the student's kernel (RLIMIT_AS), MiB. TensorFlow maps far more "
-             "virtual memory than it uses: give TensorFlow assignments more (per_assignment).",
-    ).tag(config=True)
-
-    cpu_seconds = Integer(
-        600, help="CPU seconds of the student's kernel, all cells together (RLIMIT_CPU).",
-    ).tag(config=True)
-
-    max_processes = Integer(
-        256,
-        help="Processes and threads the kernel's user may have at once (RLIMIT_NPROC); "
-             "TensorFlow starts a few dozen threads.",
-    ).tag(config=True)
-
-    max_file_mb = Integer(
-        64, help="Largest file the kernel may write (RLIMIT_FSIZE), MiB.",
-    ).tag(config=True)
-
-    max_output_chars = Integer(
-        1_000_000,
-        help="Characters of output one cell may keep; the rest is discarded while it arrives, "
-             "before it reaches the gradebook or the feedback.",
-    ).tag(config=True)
-
-    sandbox_uid = Integer(
-        61000,
-        help="First unprivileged user id of the kernels (one per concurrent grading slot, "
-             "sandbox_uid to sandbox_uid + 999); no other process should use these ids.",
-    ).tag(config=True)
-
-    per_assignment = Dict(
-        {},
-        help="Overrides of the limits above by assignment, e.g. "
-             "{'lstm-keras': {'memory_mb': 4096}}.",
-    ).tag(config=True)
-
-    #: The limits that ``per_assignment`` and the command line may override.
-    OVERRIDABLE = ("notebook_timeout", "memory_mb", "cpu_seconds", "max_processes",
-                   "max_file_mb", "max_output_chars")
-
-    def for_assignment(self, assignment, **overrides):
-        """The limits of ``assignment``: the defaults, its ``per_assignment`` entry, then
-        ``overrides`` that are not None.
-
-        Returns
-        -------
-        limits : dict
-        """
-        out = {name: getattr(self, name) for name in self.OVERRIDABLE}
-        for source in (self.per_assignment.get(assignment, {}), overrides):
-            for name, value in source.items():
-                if name not in self.OVERRIDABLE:
-                    raise ValueError(f"unknown limit {name!r}; the limits are {self.OVERRIDABLE}")
-                if value is not None:
-                    out[name] = value
-        return out
 
 
 def load_config(root):
@@ -192,9 +109,28 @@ class Course:
             cd.root = str(self.root)
 
     # ------------------------------------------------------------------ folders
+    @functools.cached_property
+    def directory(self):
+        """nbgrader's ``CourseDirectory`` of this course: its folders and its gradebook's URL
+        (nbgrader's default, ``sqlite:///<root>/gradebook.db``, unless the config sets one)."""
+        speed_up_imports()
+        from nbgrader.coursedir import CourseDirectory
+
+        return CourseDirectory(config=self.config)
+
+    def path(self, step, assignment, student="."):
+        """nbgrader's folder of ``assignment`` at ``step`` (``"source"``, ``"release"``,
+        ``"submitted"``, ``"autograded"``, ``"feedback"``) for ``student``, as
+        ``CourseDirectory.format_path`` lays it out."""
+        cd = self.directory
+        return Path(cd.format_path(getattr(cd, f"{step}_directory"), student, assignment))
+
+    def _step_dir(self, step):
+        return Path(self.directory.root) / getattr(self.directory, f"{step}_directory")
+
     @property
     def source_dir(self):
-        return self.root / "source"
+        return self._step_dir("source")
 
     @property
     def checks_dir(self):
@@ -203,29 +139,28 @@ class Course:
 
     @property
     def release_dir(self):
-        return self.root / "release"
+        return self._step_dir("release")
 
     @property
     def submitted_dir(self):
-        return self.root / "submitted"
+        return self._step_dir("submitted")
 
     @property
     def autograded_dir(self):
-        return self.root / "autograded"
+        return self._step_dir("autograded")
 
     @property
     def feedback_dir(self):
-        return self.root / "feedback"
+        return self._step_dir("feedback")
 
     @property
     def course_id(self):
-        return self.config.CourseDirectory.get("course_id", "default_course") or "default_course"
+        return self.directory.course_id or "default_course"
 
     @property
     def db_url(self):
-        """The gradebook's SQLAlchemy URL (nbgrader's default: ``sqlite:///<root>/gradebook.db``)."""
-        url = self.config.CourseDirectory.get("db_url", "")
-        return url or f"sqlite:///{self.root / 'gradebook.db'}"
+        """The gradebook's SQLAlchemy URL (``CourseDirectory.db_url``)."""
+        return self.directory.db_url
 
     @property
     def db_path(self):
@@ -293,8 +228,9 @@ class Course:
         return GradingLimits(config=self.config)
 
     def cell_timeout(self):
-        """nbgrader's per-cell limit, ``ExecutePreprocessor.timeout`` (seconds)."""
-        for section in ("Execute", "ExecutePreprocessor"):
-            if "timeout" in self.config[section]:
-                return self.config[section].timeout
-        return 30
+        """nbgrader's per-cell limit (seconds): the ``timeout`` of its ``Execute`` preprocessor
+        configured by this course (``c.Execute.timeout`` or ``c.ExecutePreprocessor.timeout``)."""
+        speed_up_imports()
+        from nbgrader.preprocessors import Execute
+
+        return Execute(config=self.config).timeout

@@ -1,10 +1,12 @@
 """Why points were lost: read from an autograded notebook, written where the instructor looks.
 
-A reason is one line of text. The grader keeps them in three places that agree:
+A reason is a :class:`autograder.jobs.Reason`: one line of text and its kind. The grader keeps
+them in three places that agree:
 
 * the gradebook, in the ``auto_comment`` of the submission's solution cells, each reason on its
   own line starting with :data:`PREFIX` (nbgrader's own comments, such as "No response.",
-  stay in front);
+  stay in front), written by :func:`comment_lines` and read back by :func:`parse_reasons`
+  (a reason of kind ``not graded`` shows as ``not graded: ...``);
 * the HTML feedback, which shows those comments under the cells;
 * the exported CSV, whose ``reasons`` column lists the distinct prefixed lines of a submission.
 """
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PREFIX", "cell_reasons", "attach_reasons", "reasons_from_comments", "log_reason",
-           "short"]
+from .jobs import CELL, TEST, Reason
+
+__all__ = ["PREFIX", "TRUNCATED_NOTE", "cell_reasons", "attach_reasons", "comment_lines",
+           "merge_comment", "parse_reasons", "reasons_from_comments", "log_reason", "short"]
 
 #: Every reason line written into a gradebook comment starts with this.
 PREFIX = "Autograder: "
@@ -55,20 +59,22 @@ def _error_of(cell):
     return None
 
 
-def cell_reasons(nb):
+def cell_reasons(nb, notebook=None):
     """Reasons for the points a graded notebook lost, cell by cell.
 
     Parameters
     ----------
     nb : NotebookNode
         An autograded notebook (as nbgrader writes it, outputs included).
+    notebook : str, optional
+        Its name, recorded in each reason.
 
     Returns
     -------
-    reasons : list of (str or None, str, str)
-        ``(grade_id, kind, text)``: ``kind`` is ``"test"`` for a test cell that lost points and
-        ``"cell"`` for a student's cell that stopped with a time-out or an error (the likely cause
-        of the failing tests after it). ``grade_id`` is None for a cell nbgrader does not know.
+    reasons : list of Reason
+        Kind ``test`` for a test cell that lost points, kind ``cell`` for a student's cell that
+        stopped with a time-out or an error (the likely cause of the failing tests after it).
+        ``cell`` is the grade_id, None for a cell nbgrader does not know.
     """
     from nbgrader import utils
 
@@ -76,25 +82,41 @@ def cell_reasons(nb):
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        nbg = cell.get("metadata", {}).get("nbgrader", {})
-        gid = nbg.get("grade_id")
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if utils.is_grade(cell) and not utils.is_solution(cell):
             score, max_score = utils.determine_grade(cell)
             if score is not None and score < max_score:
                 why = _error_of(cell) or "partial credit"
-                found.append((gid, "test", f"test {gid}: {score:g}/{max_score:g} points: {why}"))
-        else:
-            why = _error_of(cell)
-            if why is None:
-                continue
-            errname = why.split(":", 1)[0]
-            failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
-            if gid is not None and (utils.is_solution(cell) or failed):
-                # a student's cell, or a locked one (the set-up) that stopped with an error
-                found.append((gid, "cell", f"cell {gid}: {why}"))
-            elif errname in _TIMEOUT_ERRORS:
-                found.append((None, "cell", f"cell {index + 1}: {why}"))
+                found.append(Reason(f"test {gid}: {score:g}/{max_score:g} points: {why}", TEST,
+                                    notebook, gid))
+            continue
+        why = _error_of(cell)
+        if why is None:
+            continue
+        failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        if gid is not None and (utils.is_solution(cell) or failed):
+            # a student's cell, or a locked one (the set-up) that stopped with an error
+            found.append(Reason(f"cell {gid}: {why}", CELL, notebook, gid))
+        elif why.split(":", 1)[0] in _TIMEOUT_ERRORS:
+            found.append(Reason(f"cell {index + 1}: {why}", CELL, notebook))
     return found
+
+
+def _solution_cells(nb):
+    """(solution grade_ids in order, grade_id -> the nearest code solution cell at or above it)."""
+    from nbgrader import utils
+
+    solutions, code_solution_before, last_code_solution = [], {}, None
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid is None:
+            continue
+        if utils.is_solution(cell):
+            solutions.append(gid)
+            if cell.cell_type == "code":
+                last_code_solution = gid
+        code_solution_before[gid] = last_code_solution
+    return solutions, code_solution_before
 
 
 def attach_reasons(nb, reasons, notebook_reasons=()):
@@ -108,51 +130,45 @@ def attach_reasons(nb, reasons, notebook_reasons=()):
     ----------
     nb : NotebookNode
         The autograded (or released) notebook, for the order of its cells.
-    reasons : list of (str or None, str, str)
+    reasons : sequence of Reason
         From :func:`cell_reasons`.
-    notebook_reasons : sequence of str
+    notebook_reasons : sequence of Reason
         Reasons that concern the whole notebook.
 
     Returns
     -------
     lines : dict of str to list of str
-        Solution-cell ``grade_id`` to its reason lines (each with :data:`PREFIX`).
+        Solution-cell ``grade_id`` to its comment lines (:func:`comment_lines`).
     """
-    from nbgrader import utils
-
-    order, code_solution_before, solutions = [], {}, []
-    last_code_solution = None
-    for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid is None:
-            continue
-        order.append(gid)
-        if utils.is_solution(cell):
-            solutions.append(gid)
-            if cell.cell_type == "code":
-                last_code_solution = gid
-        code_solution_before[gid] = last_code_solution
+    solutions, code_solution_before = _solution_cells(nb)
     lines = {gid: [] for gid in solutions}
-    first_code = next((g for g in order if g in solutions and code_solution_before.get(g) == g), None)
+    first_code = next((g for g in solutions if code_solution_before.get(g) == g), None)
 
-    def add(gid, text):
-        if gid in lines and PREFIX + text not in lines[gid]:
-            lines[gid].append(PREFIX + text)
+    def add(gid, reason):
+        line = PREFIX + reason.line()
+        if line not in lines[gid]:
+            lines[gid].append(line)
 
-    for text in notebook_reasons:
+    for reason in notebook_reasons:
         for gid in solutions:
-            add(gid, text)
-    for gid, kind, text in reasons:
+            add(gid, reason)
+    for reason in reasons:
+        gid = reason.cell
         if gid in lines:
-            add(gid, text)
+            add(gid, reason)
         elif gid is not None and code_solution_before.get(gid):
-            add(code_solution_before[gid], text)
+            add(code_solution_before[gid], reason)
         elif first_code is not None:
-            add(first_code, text)
+            add(first_code, reason)
         else:
             for sol in solutions:
-                add(sol, text)
+                add(sol, reason)
     return lines
+
+
+def comment_lines(reasons):
+    """The gradebook comment lines of ``reasons``: :data:`PREFIX` and :meth:`Reason.line`."""
+    return [PREFIX + r.line() for r in reasons]
 
 
 def merge_comment(nbgrader_comment, reason_lines):
@@ -162,8 +178,8 @@ def merge_comment(nbgrader_comment, reason_lines):
     return "\n".join(parts) if parts else None
 
 
-def reasons_from_comments(comments):
-    """The distinct reason lines in a submission's comments, in order.
+def parse_reasons(comments):
+    """The distinct reasons in a submission's comments, in order.
 
     Parameters
     ----------
@@ -172,17 +188,32 @@ def reasons_from_comments(comments):
 
     Returns
     -------
-    reasons : list of str
-        Without :data:`PREFIX`.
+    reasons : list of Reason
+        Read back by :meth:`Reason.from_line` from the lines that start with :data:`PREFIX`.
     """
     seen = []
     for text in comments:
         for line in (text or "").splitlines():
             if line.startswith(PREFIX):
-                reason = line[len(PREFIX):]
+                reason = Reason.from_line(line[len(PREFIX):])
                 if reason not in seen:
                     seen.append(reason)
     return seen
+
+
+def reasons_from_comments(comments):
+    """The distinct reason lines in a submission's comments, in order, as the CSV and the
+    feedback show them (:meth:`Reason.line`, without :data:`PREFIX`).
+
+    Parameters
+    ----------
+    comments : iterable of str or None
+
+    Returns
+    -------
+    reasons : list of str
+    """
+    return [r.line() for r in parse_reasons(comments)]
 
 
 def log_reason(log_text):

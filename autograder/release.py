@@ -18,6 +18,32 @@ def default_html_dir():
     return REPO_ROOT / "_build" / "html"
 
 
+def _refuse_leaks(course, assignment, released):
+    """Delete the release and raise :class:`CourseError` if it holds a secret line."""
+    leaks = []
+    for source in sorted(course.path("source", assignment).glob("*.ipynb")):
+        target = released / source.name
+        if not target.is_file():
+            raise CourseError(f"nbgrader did not release {target}")
+        leaks += [f"{target.name}: {leak}" for leak in find_leaks(source, target)]
+    if leaks:
+        shutil.rmtree(released, ignore_errors=True)
+        raise CourseError(f"the release of {assignment} would give away solutions or hidden "
+                          "tests (check the ### BEGIN/END markers in source/); it was deleted:\n  "
+                          + "\n  ".join(leaks))
+
+
+def _copy_to_book(released, html_dir, assignment):
+    """Copy the released notebooks to ``<html_dir>/graded/<assignment>/``; return that folder."""
+    target = Path(html_dir) / "graded" / assignment
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for nb in sorted(released.glob("*.ipynb")):
+        shutil.copyfile(nb, target / nb.name)
+    return target
+
+
 def release_assignment(course, assignment, html_dir=None):
     """Generate the student version of one assignment and publish it.
 
@@ -58,27 +84,9 @@ def release_assignment(course, assignment, html_dir=None):
         raise CourseError(f"nbgrader generate_assignment failed for {assignment}:\n"
                           f"{result.get('log', '')}\n{result.get('error', '')}")
 
-    released = course.release_dir / assignment
-    leaks = []
-    for source in sorted((course.source_dir / assignment).glob("*.ipynb")):
-        target = released / source.name
-        if not target.is_file():
-            raise CourseError(f"nbgrader did not release {target}")
-        leaks += [f"{target.name}: {leak}" for leak in find_leaks(source, target)]
-    if leaks:
-        shutil.rmtree(released, ignore_errors=True)
-        raise CourseError(f"the release of {assignment} would give away solutions or hidden "
-                          "tests (check the ### BEGIN/END markers in source/); it was deleted:\n  "
-                          + "\n  ".join(leaks))
-
-    html_target = None
-    if html_dir is not None:
-        html_target = Path(html_dir) / "graded" / assignment
-        if html_target.exists():
-            shutil.rmtree(html_target)
-        html_target.mkdir(parents=True)
-        for nb in sorted(released.glob("*.ipynb")):
-            shutil.copyfile(nb, html_target / nb.name)
+    released = course.path("release", assignment)
+    _refuse_leaks(course, assignment, released)
+    html_target = None if html_dir is None else _copy_to_book(released, html_dir, assignment)
 
     with course.gradebook() as gb:
         a = gb.find_assignment(assignment)

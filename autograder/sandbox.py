@@ -31,12 +31,15 @@ of ``bwrap``, which the kernel has left; the kernel spec uses ``interrupt_mode="
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .jobs import limit_default
 
 __all__ = ["SandboxError", "SandboxSpec", "find_bwrap", "bwrap_argv", "SandboxKernelManager",
            "prepare_dirs", "readonly_paths", "course_pythonpath", "PASS_ENV"]
@@ -69,6 +72,10 @@ def find_bwrap():
 class SandboxSpec:
     """Everything that defines one kernel's sandbox.
 
+    The limits' defaults are :class:`autograder.jobs.GradingLimits`'s (the one place they are
+    defined); a grading run makes its specs with :meth:`for_kernel` from the assignment's
+    :class:`autograder.jobs.Limits`.
+
     Attributes
     ----------
     work_dir : str
@@ -76,7 +83,7 @@ class SandboxSpec:
     ipc_dir : str
         The host folder of the kernel's unix sockets and connection file (bound at its own path).
     uid : int
-        The unprivileged user id the kernel runs as.
+        The unprivileged user id the kernel runs as (``GradingLimits.sandbox_uid`` by default).
     memory_mb, cpu_seconds, max_processes, max_file_mb, max_open_files : int
         ``RLIMIT_AS`` (MiB), ``RLIMIT_CPU`` (s), ``RLIMIT_NPROC``, ``RLIMIT_FSIZE`` (MiB),
         ``RLIMIT_NOFILE``. 0 means no limit.
@@ -88,14 +95,21 @@ class SandboxSpec:
 
     work_dir: str
     ipc_dir: str
-    uid: int = 61000
-    memory_mb: int = 2048
-    cpu_seconds: int = 600
-    max_processes: int = 64
-    max_file_mb: int = 64
+    uid: int = limit_default("sandbox_uid")
+    memory_mb: int = limit_default("memory_mb")
+    cpu_seconds: int = limit_default("cpu_seconds")
+    max_processes: int = limit_default("max_processes")
+    max_file_mb: int = limit_default("max_file_mb")
     max_open_files: int = 256
     readonly: list = field(default_factory=list)
     env: dict = field(default_factory=dict)
+
+    @classmethod
+    def for_kernel(cls, work_dir, ipc_dir, uid, limits, readonly=None):
+        """The sandbox of a kernel running as ``uid`` under ``limits``
+        (:class:`autograder.jobs.Limits`), with :func:`readonly_paths` by default."""
+        return cls(work_dir=work_dir, ipc_dir=ipc_dir, uid=uid, **limits.kernel(),
+                   readonly=readonly_paths() if readonly is None else list(readonly))
 
 
 def readonly_paths():
@@ -233,29 +247,25 @@ def check_can_sandbox():
         raise SandboxError(f"bubblewrap cannot build the sandbox here: {problem}")
 
 
-_PROBED = {}
-
-
+@functools.cache
 def _probe(bwrap):
-    """Run ``true`` in a sandbox once per process; return why it failed, or None."""
-    if bwrap not in _PROBED:
-        import subprocess
+    """Run ``true`` in a sandbox (once per process and ``bwrap``); return why it failed, or None."""
+    import subprocess
 
-        root, ipc = tempfile.mkdtemp(prefix="agk-probe-"), None
-        try:
-            work, ipc = prepare_dirs(root, 61000)
-            spec = SandboxSpec(work_dir=work, ipc_dir=ipc, readonly=readonly_paths())
-            proc = subprocess.run(bwrap_argv(spec, ["/bin/sh", "-c", "true"], bwrap=bwrap),
-                                  capture_output=True, text=True, timeout=30)
-            _PROBED[bwrap] = None if proc.returncode == 0 else (
-                proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
-        except (OSError, subprocess.SubprocessError) as exc:
-            _PROBED[bwrap] = f"{type(exc).__name__}: {exc}"
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-            if ipc:
-                shutil.rmtree(ipc, ignore_errors=True)
-    return _PROBED[bwrap]
+    root, ipc = tempfile.mkdtemp(prefix="agk-probe-"), None
+    try:
+        work, ipc = prepare_dirs(root, SandboxSpec.uid)
+        spec = SandboxSpec(work_dir=work, ipc_dir=ipc, readonly=readonly_paths())
+        proc = subprocess.run(bwrap_argv(spec, ["/bin/sh", "-c", "true"], bwrap=bwrap),
+                              capture_output=True, text=True, timeout=30)
+        return None if proc.returncode == 0 else (
+            proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        if ipc:
+            shutil.rmtree(ipc, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------- the kernel manager

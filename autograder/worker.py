@@ -1,73 +1,110 @@
 """Grade one student in a private scratch copy of the course (runs in its own process).
 
-The parent (:mod:`autograder.grading`) starts one worker process per student. The worker
+The supervisor (:mod:`autograder.grading`) starts one worker process per student and hands it a
+:class:`autograder.jobs.GradingJob`. The worker (:func:`run_job`)
 
-1. builds a scratch course: the assignment's non-notebook source files, a copy of a template
-   gradebook that holds the assignment and no students, and the student's staged submission;
-2. checks each expected notebook (present? under its own name? valid nbformat JSON?) and
-   removes what nbgrader cannot open, so that nbgrader scores it zero as a missing notebook;
-3. runs nbgrader's ``Autograde`` converter on the scratch course, with nbgrader's ``Execute``
-   replaced by :class:`autograder.execute.GuardedExecute`: the student's kernel runs in the
-   sandbox (:mod:`autograder.sandbox`; nbgrader and this process stay outside, with the
-   scratch gradebook), and a cell's output is capped while it arrives. If the kernel dies or
-   ignores an interrupt in one of the student's cells, that cell is replaced by one that raises
-   and the notebook is graded again (at most three times), so the rest still earns its points;
-4. confirms outside the kernel every test that scored in it (:mod:`autograder.verify`), and
+1. **prepares** a scratch course: the assignment's non-notebook source files, a copy of a
+   template gradebook that holds the assignment and no students, and the student's staged
+   submission; it checks each expected notebook (present? under its own name? valid nbformat
+   JSON?) and removes what nbgrader cannot open, so that nbgrader scores it zero as a missing
+   notebook;
+2. **autogrades** with nbgrader's ``Autograde`` converter, whose ``Execute`` and
+   ``DeduplicateIds`` preprocessors are replaced by the grader's (:mod:`autograder.execute`):
+   the student's kernel runs in the sandbox (:mod:`autograder.sandbox`; nbgrader and this
+   process stay outside, with the scratch gradebook), a cell's output is capped while it
+   arrives, and copies of a graded cell are reported. If the kernel dies or ignores an
+   interrupt in one of the student's cells, that cell is replaced by one that raises and the
+   notebook is graded again (at most :data:`MAX_RUNS` runs), so the rest still earns its points;
+3. **checks outside** the kernel every test that scored in it (:mod:`autograder.verify`), and
    takes the points of a test the kernel was fooled into passing;
-5. reads the grades and comments back from the scratch gradebook, adds the reasons for lost
-   points, and writes everything to ``result.json``.
+4. **collects** the grades and comments from the scratch gradebook, adds the reasons for lost
+   points, and writes a :class:`autograder.jobs.StudentResult` to ``result.json``.
 
-It never touches the course gradebook: the parent merges ``result.json`` into it, one student
-at a time. If the worker hangs or dies, the parent kills it (kernel included) and records zeros
-with the reason.
+It never touches the course gradebook: the supervisor merges ``result.json`` into it, one
+student at a time. If the worker hangs or dies, the supervisor kills it (kernel included) and
+records zeros with the reason.
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import os
 import re
 import shutil
 import sys
 import time
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["run_job", "child_main", "empty_result"]
+from .jobs import CELL, NOTE, TEST, GradeResult, GradingJob, NotebookResult, Reason, StudentResult
+
+__all__ = ["run_job", "child_main", "prepare", "autograde", "check_outside", "collect",
+           "MAX_RUNS"]
+
+#: How often a notebook is autograded at most (the first run, then one per cell that stopped
+#: the kernel and was replaced).
+MAX_RUNS = 4
 
 
-def empty_result(job, reasons, notebook_status=None):
-    """A result with every grade zero (nothing could be graded) and the reasons.
+# --------------------------------------------------------------------------- 1. prepare
+@dataclass
+class Scratch:
+    """The worker's private course: nbgrader's folders and gradebook for one student.
 
-    Parameters
+    Attributes
     ----------
-    job : dict
-        The job (see :func:`run_job`); ``job["cells"]`` lists the cells of each notebook.
-    reasons : list of str
-        Why nothing could be graded.
-    notebook_status : dict, optional
-        Notebook name to status; ``"not graded"`` by default.
+    coursedir : nbgrader.coursedir.CourseDirectory
+        Rooted in the scratch folder, its gradebook nbgrader's default there.
+    config : traitlets.config.Config
+        The course's config with the scratch course and the job's cell limit.
+    status : dict
+        Notebook name to ``"ok"``, ``"missing"`` or ``"invalid"``.
+    reasons : list of Reason
+        Found so far (staging, the notebooks' check, the runs).
+    """
+
+    coursedir: object
+    config: object
+    status: dict = field(default_factory=dict)
+    reasons: list = field(default_factory=list)
+
+    def folder(self, step):
+        """nbgrader's folder of the assignment at ``step`` (the student's, but for source)."""
+        cd = self.coursedir
+        return Path(cd.format_path(getattr(cd, f"{step}_directory"),
+                                   "." if step == "source" else cd.student_id, cd.assignment_id))
+
+    @property
+    def gradable(self):
+        return any(s == "ok" for s in self.status.values())
+
+    def not_autograded(self):
+        """The notebooks that were fine to grade but have no autograded copy."""
+        return [n for n, s in self.status.items()
+                if s == "ok" and not (self.folder("autograded") / f"{n}.ipynb").is_file()]
+
+
+def prepare(course, job):
+    """Build the scratch course of ``job`` and check the submitted notebooks.
 
     Returns
     -------
-    result : dict
+    scratch : Scratch
     """
-    from .reasons import PREFIX
-
-    notebooks = []
-    for name, cells in job["cells"].items():
-        notebooks.append({
-            "name": name,
-            "status": (notebook_status or {}).get(name, "not graded"),
-            "graded": False,
-            "grades": {g: {"auto_score": 0.0, "needs_manual_grade": False} for g in cells["grades"]},
-            "comments": {s: "\n".join(PREFIX + "not graded: " + r for r in reasons) or None
-                         for s in cells["solutions"]},
-            "late_penalty": None,
-        })
-    return {"student": job["student"], "assignment": job["assignment"], "timestamp": None,
-            "reasons": list(reasons), "notebooks": notebooks, "autograded": None,
-            "nbgrader_log": ""}
+    root = Path(job.scratch) / "course"
+    config = course.make_config(CourseDirectory={"root": str(root), "course_id": course.course_id},
+                                Execute={"timeout": int(job.cell_timeout)})
+    config.CourseDirectory.pop("db_url", None)     # nbgrader's default: the scratch gradebook
+    coursedir = course.coursedir(config=config, assignment_id=job.assignment,
+                                 student_id=job.student)
+    scratch = Scratch(coursedir, config, reasons=list(job.problems))
+    _copy_sources(course.path("source", job.assignment), scratch.folder("source"))
+    shutil.copyfile(job.template_db, coursedir.db_url[len("sqlite:///"):])
+    shutil.copytree(job.staged, scratch.folder("submitted"), symlinks=True)
+    scratch.status, found = _check_notebooks(scratch.folder("submitted"), job.notebooks)
+    scratch.reasons += found
+    return scratch
 
 
 def _copy_sources(src, dest):
@@ -82,50 +119,11 @@ def _copy_sources(src, dest):
             shutil.copyfile(path, target)
 
 
-def _remove_duplicate_cells(nb):
-    """Keep the first cell of each nbgrader ``grade_id`` (nbgrader fails on a duplicate);
-    return the ids that had copies."""
-    seen, dups, cells = set(), [], []
-    for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid is not None and gid in seen:
-            dups.append(gid)
-            continue
-        seen.add(gid)
-        cells.append(cell)
-    if dups:
-        nb.cells = cells
-        ids = set()
-        for cell in nb.cells:                 # cell ids must be unique too
-            if cell.get("id") in ids:
-                import uuid
-
-                cell["id"] = uuid.uuid4().hex[:8]
-            ids.add(cell.get("id"))
-    return list(dict.fromkeys(dups))
-
-
-def _neutralise(sub_dir, culprit, why):
-    """Replace the student's cell ``culprit`` (a grade_id) in the submitted notebooks with one
-    that raises; return True if a solution cell of that id was found."""
-    import nbformat
-
-    done = False
-    for path in sub_dir.glob("*.ipynb"):
-        nb = nbformat.read(str(path), as_version=4)
-        for cell in nb.cells:
-            nbg = cell.get("metadata", {}).get("nbgrader", {})
-            if nbg.get("grade_id") == culprit and nbg.get("solution") and cell.cell_type == "code":
-                cell.source = f"raise RuntimeError({why!r})\n"
-                done = True
-        if done:
-            nbformat.write(nb, str(path))
-    return done
-
-
 def _check_notebooks(sub_dir, expected):
     """Check and tidy the submitted notebooks; return (status per notebook, reasons)."""
     import nbformat
+
+    from .reasons import short
 
     present = {p.stem: p for p in sub_dir.glob("*.ipynb")}
     strangers = sorted(p.name for stem, p in present.items() if stem not in expected)
@@ -134,198 +132,131 @@ def _check_notebooks(sub_dir, expected):
         path = present.get(name)
         if path is None:
             status[name] = "missing"
-            if strangers:
-                reasons.append(f"{name}.ipynb is missing; found {', '.join(strangers)} instead "
-                               f"(notebooks must keep their names): {name} scores zero")
-            else:
-                reasons.append(f"no {name}.ipynb in the submission: {name} scores zero")
+            reasons.append(Reason(
+                f"{name}.ipynb is missing; found {', '.join(strangers)} instead (notebooks must "
+                f"keep their names): {name} scores zero" if strangers else
+                f"no {name}.ipynb in the submission: {name} scores zero", NOTE, name))
             continue
         try:
-            nb = nbformat.read(str(path), as_version=4)
-            nbformat.validate(nb)
-        except Exception as exc:        # noqa: BLE001 -- any unreadable file is the same problem
-            from .reasons import short
-
-            status[name] = "invalid"
-            reasons.append(f"{name}.ipynb is not a valid notebook ({type(exc).__name__}: "
-                           f"{short(exc, 160)}): {name} scores zero")
-            path.unlink()
-        else:
+            nbformat.validate(nbformat.read(str(path), as_version=4))
             status[name] = "ok"
-            duplicates = _remove_duplicate_cells(nb)
-            if duplicates:
-                nbformat.write(nb, str(path))
-                reasons.append(f"{name}: removed a copy of cell(s) {', '.join(duplicates)} "
-                               "(a graded or locked cell must not be duplicated)")
+        except Exception as exc:        # noqa: BLE001 -- any unreadable file is the same problem
+            status[name] = "invalid"
+            reasons.append(Reason(f"{name}.ipynb is not a valid notebook ({type(exc).__name__}: "
+                                  f"{short(exc, 160)}): {name} scores zero", NOTE, name))
+            path.unlink()
     for name in strangers:
         (sub_dir / name).unlink()
     return status, reasons
 
 
-def run_job(job):
-    """Grade one student; write ``job["result"]`` and return the result.
+# --------------------------------------------------------------------------- 2. autograde
+@dataclass
+class KernelSetup:
+    """The kernel of one run: its sandbox (None: unsandboxed), the outside check's export, and
+    the socket folder to remove after the run."""
 
-    Parameters
-    ----------
-    job : dict
-        ``course_root``, ``assignment``, ``student``, ``staged`` (the staged submission folder),
-        ``scratch`` (an empty private folder), ``template_db`` (a gradebook with the assignment
-        and no students), ``cell_timeout`` (seconds), ``cells`` (notebook name to its
-        ``grades`` and ``solutions`` cell names), ``problems`` (reasons found while staging) and
-        ``result`` (where to write the JSON result).
+    sandbox: object = None
+    export: object = None
+    ipc_dir: str | None = None
+
+    def cleanup(self):
+        if self.ipc_dir:
+            shutil.rmtree(self.ipc_dir, ignore_errors=True)
+
+
+@dataclass
+class AutogradeRun:
+    """The last run of nbgrader's ``Autograde``: its log, what the preprocessors observed
+    (:class:`autograder.execute.ExecutionRecord`) and the kernel it ran."""
+
+    log: str
+    record: object
+    kernel: KernelSetup
+
+
+def autograde(job, scratch, check):
+    """Autograde the scratch submission; replace a cell that stops the kernel and run again.
 
     Returns
     -------
-    result : dict
-        ``student``, ``assignment``, ``timestamp``, ``reasons``, ``notebooks`` (per notebook:
-        ``name``, ``status``, ``graded``, ``grades``, ``comments``, ``late_penalty``),
-        ``autograded`` (the scratch folder of autograded notebooks, or None), ``nbgrader_log``.
+    run : AutogradeRun
+        The last run. ``scratch.reasons`` gains the copies of graded cells and the cells
+        replaced.
     """
-    from .course import Course, prepare_process
-
-    prepare_process()
-    import nbformat
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.converters import Autograde
     from nbgrader.utils import capture_log
 
-    from .reasons import attach_reasons, cell_reasons, log_reason, merge_comment
+    from .execute import ExecutionRecord
 
-    from .verify import load_check
-
-    course = Course(job["course_root"])
-    assignment, student = job["assignment"], job["student"]
-    check = load_check(course.checks_dir, assignment)
-    expected = list(job["cells"])
-    root = Path(job["scratch"]) / "course"
-    _copy_sources(course.source_dir / assignment, root / "source" / assignment)
-    db = root / "gradebook.db"
-    shutil.copyfile(job["template_db"], db)
-    sub_dir = root / "submitted" / student / assignment
-    shutil.copytree(job["staged"], sub_dir, symlinks=True)
-
-    status, reasons = _check_notebooks(sub_dir, expected)
-    reasons = list(job.get("problems", [])) + reasons
-    if not any(s == "ok" for s in status.values()):
-        result = empty_result(job, reasons, {n: status.get(n, "missing") for n in expected})
-        _write(job["result"], result)
-        return result
-
-    db_url = f"sqlite:///{db}"
-    config = course.make_config(
-        CourseDirectory={"root": str(root), "db_url": db_url, "course_id": course.course_id},
-        ExecutePreprocessor={"timeout": int(job["cell_timeout"])},
-        Execute={"timeout": int(job["cell_timeout"])},
-    )
-    coursedir = course.coursedir(config=config, assignment_id=assignment, student_id=student)
-    app = Autograde(coursedir=coursedir, config=config)
-    app.force = True
-    app.create_student = True
-    from .execute import GuardedExecute
-    from .reasons import log_reason
-
-    autograded = root / "autograded" / student / assignment
-    for attempt in range(4):
-        ipc_dir = _use_guarded_execute(app, job, sub_dir, course.source_dir / assignment, check)
+    for attempt in range(MAX_RUNS):
+        record, kernel = ExecutionRecord(), _prepare_kernel(job, scratch, check)
         try:
-            outcome = capture_log(app)
+            outcome = capture_log(_autograde_app(job, scratch, kernel, record))
         finally:
-            if ipc_dir:
-                shutil.rmtree(ipc_dir, ignore_errors=True)
-        culprit = GuardedExecute.current_cell
-        missing = [n for n in expected if status[n] == "ok"
-                   and not (autograded / f"{n}.ipynb").is_file()]
-        if not missing or not isinstance(culprit, str) or attempt == 3:
+            kernel.cleanup()
+        log = outcome.get("log", "") + ("\n" + outcome["error"] if "error" in outcome else "")
+        culprit = record.current_cell
+        if attempt == MAX_RUNS - 1 or not isinstance(culprit, str) or not scratch.not_autograded():
             break
         # The kernel died or hung in a student's cell: grade the rest of the notebook with that
         # cell replaced by an error (it scores what the tests then give, usually zero).
-        log_text = outcome.get("log", "") + "\n" + outcome.get("error", "")
-        what = re.sub(r" \(.*$", "", log_reason(log_text) or "the kernel failed")
-        why = f"the notebook was graded without this cell, which stopped it on a first run: {what}"
-        if not _neutralise(sub_dir, culprit, why):
+        replaced = _without_cell(scratch.folder("submitted"), culprit, log)
+        if replaced is None:
             break
-        reasons.append(f"cell {culprit}: {what}; the rest of the notebook was graded without it")
-        GuardedExecute.current_cell = None
-        app = Autograde(coursedir=coursedir, config=config)
-        app.force = True
-        app.create_student = True
-    log_text = outcome.get("log", "") + ("\n" + outcome["error"] if "error" in outcome else "")
-
-    notebooks = []
-    timestamp = None
-    with Gradebook(db_url, course.course_id) as gb:
-        try:
-            submission = gb.find_submission(assignment, student)
-            timestamp = submission.timestamp.isoformat() if submission.timestamp else None
-        except MissingEntry:
-            submission = None
-        for name in expected:
-            path = autograded / f"{name}.ipynb"
-            graded = status[name] == "ok" and path.is_file() and submission is not None
-            nb_reasons = []
-            if status[name] == "ok" and not graded:
-                why = log_reason(log_text) or "nbgrader could not grade it"
-                nb_reasons.append(f"{name} could not be graded: {why}; it scores zero")
-                reasons.append(nb_reasons[-1])
-            entry = {"name": name, "status": "graded" if graded else (
-                         "not graded" if status[name] == "ok" else status[name]),
-                     "graded": graded, "grades": {}, "comments": {}, "late_penalty": None}
-            if graded:
-                sn = gb.find_submission_notebook(name, assignment, student)
-                entry["late_penalty"] = sn.late_submission_penalty
-                nb = nbformat.read(str(path), as_version=4)
-                found = cell_reasons(nb)
-                own = [r for r in reasons if r.startswith(f"{name}: ")]   # e.g. duplicates
-                failures = _verify(job, check, nb, sn)
-                for g in sn.grades:
-                    entry["grades"][g.name] = {"auto_score": g.auto_score,
-                                               "needs_manual_grade": bool(g.needs_manual_grade)}
-                    if g.name in failures and (g.auto_score or 0) > 0:
-                        entry["grades"][g.name]["auto_score"] = 0.0
-                        found.append((g.name, "test", (
-                            f"test {g.name}: 0/{g.max_score:g} points: it passed inside the "
-                            "notebook but not when checked outside the student's kernel "
-                            f"({failures[g.name]})")))
-                reasons.extend(text for _, _, text in found)
-                lines = attach_reasons(nb, found, own)
-                for c in sn.comments:
-                    entry["comments"][c.name] = merge_comment(c.auto_comment, lines.get(c.name, []))
-            else:
-                cells = job["cells"][name]
-                entry["grades"] = {g: {"auto_score": 0.0, "needs_manual_grade": False}
-                                   for g in cells["grades"]}
-                from .reasons import PREFIX
-
-                why = nb_reasons or [r for r in reasons if r.startswith(name)] or reasons
-                entry["comments"] = {s: "\n".join(PREFIX + "not graded: " + r for r in why)
-                                     for s in cells["solutions"]}
-            notebooks.append(entry)
-
-    result = {"student": student, "assignment": assignment, "timestamp": timestamp,
-              "reasons": reasons, "notebooks": notebooks,
-              "autograded": str(autograded) if autograded.is_dir() else None,
-              "nbgrader_log": log_text[-20000:]}
-    _write(job["result"], result)
-    return result
+        scratch.reasons.append(replaced)
+    for notebook, ids in record.duplicates.items():
+        scratch.reasons.append(Reason(
+            f"{notebook}: removed a copy of cell(s) {', '.join(ids)} from grading, which counts "
+            "only the last one (a graded or locked cell must not be duplicated)", NOTE, notebook))
+    return AutogradeRun(log, record, kernel)
 
 
-def _verify(job, check, nb, sn):
-    """The outside check of the tests that scored in the kernel (:mod:`autograder.verify`)."""
-    if check is None or not any((g.auto_score or 0) > 0 for g in sn.grades):
-        return {}
-    from .execute import GuardedExecute
-    from .reasons import short
-    from .verify import verify_notebook
+def _autograde_app(job, scratch, kernel, record):
+    """nbgrader's ``Autograde`` for the scratch course, with the grader's preprocessors."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import DeduplicateIds, Execute
+    from traitlets.config import Config
 
-    try:
-        return verify_notebook(check, nb, Path(job["scratch"]) / "kernel",
-                               sandbox_spec=GuardedExecute.sandbox_spec,
-                               timeout=float(job.get("cell_timeout", 60)) * 2 + 30,
-                               export_dir=GuardedExecute.export_dir,
-                               cell_seconds=GuardedExecute.cell_seconds)
-    except Exception as exc:                  # noqa: BLE001 -- fail closed: nothing confirmed
-        why = f"the outside check failed: {type(exc).__name__}: {short(exc)}"
-        return {g.name: why for g in sn.grades}
+    from .execute import DeduplicateIdsKeepingReasons, GuardedExecute
+
+    config = copy.deepcopy(scratch.config)
+    config.merge(Config({"GuardedExecute": {
+        "sandbox": kernel.sandbox, "export": kernel.export,
+        "max_output_chars": int(job.limits.max_output_chars)}}))
+    app = Autograde(coursedir=scratch.coursedir, config=config)
+    app.force = True
+    app.create_student = True
+    ours = {Execute: GuardedExecute.recording(record),
+            DeduplicateIds: DeduplicateIdsKeepingReasons.recording(record)}
+    app.sanitize_preprocessors = [ours.get(p, p) for p in app.sanitize_preprocessors]
+    app.autograde_preprocessors = [ours.get(p, p) for p in app.autograde_preprocessors]
+    return app
+
+
+def _without_cell(sub_dir, culprit, log):
+    """Replace the student's cell ``culprit`` (a grade_id) in the submitted notebooks with one
+    that raises; return the reason, or None if no solution cell of that id was found."""
+    import nbformat
+    from nbgrader.utils import is_solution
+
+    from .reasons import log_reason
+
+    what = re.sub(r" \(.*$", "", log_reason(log) or "the kernel failed")
+    why = f"the notebook was graded without this cell, which stopped it on a first run: {what}"
+    done = False
+    for path in sub_dir.glob("*.ipynb"):
+        nb = nbformat.read(str(path), as_version=4)
+        cells = [c for c in nb.cells if c.cell_type == "code" and is_solution(c)
+                 and c.metadata["nbgrader"].get("grade_id") == culprit]
+        for cell in cells:
+            cell.source = f"raise RuntimeError({why!r})\n"
+        if cells:
+            nbformat.write(nb, str(path))
+            done = True
+    if not done:
+        return None
+    return Reason(f"cell {culprit}: {what}; the rest of the notebook was graded without it",
+                  CELL, cell=culprit)
 
 
 def _no_links_or_notebooks(folder, names):
@@ -333,30 +264,21 @@ def _no_links_or_notebooks(folder, names):
             or os.path.islink(os.path.join(folder, n))]
 
 
-def _use_guarded_execute(app, job, sub_dir, source_dir, check):
-    """Make ``app`` execute with :class:`autograder.execute.GuardedExecute` (the sandbox when the
-    job asks for it, and the output cap); return the sandbox's socket folder, or None."""
-    from nbgrader.preprocessors import Execute
+def _prepare_kernel(job, scratch, check):
+    """The kernel of one run: the sandbox when the job has a uid (with the assignment's data
+    files and the student's own files in its working folder) and the check's export."""
+    from .execute import ExportPlan
 
-    from .execute import GuardedExecute
-
-    GuardedExecute.sandbox_spec = None
-    GuardedExecute.max_output_chars = int(job.get("max_output_chars") or 0)
-    GuardedExecute.cell_seconds, GuardedExecute.export_dir = {}, None
-    export = check and check.export and (check.export.after, check.export.code)
-    app.autograde_preprocessors = [GuardedExecute if p is Execute else p
-                                   for p in app.autograde_preprocessors]
-    box = job.get("sandbox")
-    kernel_root = Path(job["scratch"]) / "kernel"
-    if not box:
+    export = check.export if check is not None else None
+    kernel_root = Path(job.scratch) / "kernel"
+    if job.sandbox_uid is None:
         folder = str(kernel_root / "export")           # the export code makes it when it runs
-        GuardedExecute.export = export and (*export, folder, folder)
-        return None
-    from .sandbox import WORK, SandboxSpec, prepare_dirs, readonly_paths
+        return KernelSetup(export=export and ExportPlan(export.after, export.code, folder, folder))
+    from .sandbox import WORK, SandboxSpec, prepare_dirs
 
     work = kernel_root / "kernel-work"
-    _copy_sources(source_dir, work)                  # the assignment's data files
-    for item in sub_dir.iterdir():                   # and the student's own files
+    _copy_sources(scratch.folder("source"), work)     # the assignment's data files
+    for item in scratch.folder("submitted").iterdir():     # and the student's own files
         if item.suffix != ".ipynb" and not item.is_symlink():
             if item.is_dir():
                 # symbolic links are dropped, never followed: this process can read what the
@@ -365,24 +287,162 @@ def _use_guarded_execute(app, job, sub_dir, source_dir, check):
                                 ignore=_no_links_or_notebooks)
             else:
                 shutil.copyfile(item, work / item.name)
-    work_dir, ipc_dir = prepare_dirs(kernel_root, box["uid"])
-    GuardedExecute.export = export and (*export, work_dir, WORK)
-    GuardedExecute.sandbox_spec = SandboxSpec(
-        work_dir=work_dir, ipc_dir=ipc_dir, uid=box["uid"], memory_mb=box["memory_mb"],
-        cpu_seconds=box["cpu_seconds"], max_processes=box["max_processes"],
-        max_file_mb=box["max_file_mb"], readonly=readonly_paths())
-    return ipc_dir
+    work_dir, ipc_dir = prepare_dirs(kernel_root, job.sandbox_uid)
+    return KernelSetup(
+        sandbox=SandboxSpec.for_kernel(work_dir, ipc_dir, job.sandbox_uid, job.limits),
+        export=export and ExportPlan(export.after, export.code, work_dir, WORK), ipc_dir=ipc_dir)
 
 
-def _write(path, result):
+# --------------------------------------------------------------------------- 3. check outside
+def check_outside(job, check, nb, scores, run):
+    """The outside check (:mod:`autograder.verify`) of the tests that scored in the kernel.
+
+    Parameters
+    ----------
+    job : GradingJob
+    check : autograder.verify.OutsideCheck or None
+    nb : NotebookNode
+        The autograded notebook.
+    scores : dict of str to float or None
+        What each graded cell scored in the kernel.
+    run : AutogradeRun
+
+    Returns
+    -------
+    failures : dict of str to str
+        Test grade_id -> why its outside check failed (every test when the check itself failed).
+    """
+    if check is None or not any((s or 0) > 0 for s in scores.values()):
+        return {}
+    from .reasons import short
+    from .verify import verify_notebook
+
+    try:
+        return verify_notebook(check, nb, Path(job.scratch) / "kernel",
+                               sandbox_spec=run.kernel.sandbox,
+                               timeout=float(job.cell_timeout) * 2 + 30,
+                               export_dir=run.record.export_dir,
+                               cell_seconds=run.record.cell_seconds)
+    except Exception as exc:                  # noqa: BLE001 -- fail closed: nothing confirmed
+        why = f"the outside check failed: {type(exc).__name__}: {short(exc)}"
+        return {name: why for name in scores}
+
+
+# --------------------------------------------------------------------------- 4. collect
+def collect(job, scratch, run, check):
+    """Read the scratch gradebook, check outside each graded notebook, and make the result.
+
+    Returns
+    -------
+    result : StudentResult
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    notebooks, timestamp = [], None
+    with Gradebook(scratch.coursedir.db_url, scratch.coursedir.course_id) as gb:
+        try:
+            submission = gb.find_submission(job.assignment, job.student)
+            timestamp = submission.timestamp.isoformat() if submission.timestamp else None
+        except MissingEntry:
+            submission = None
+        for name in job.notebooks:
+            path = scratch.folder("autograded") / f"{name}.ipynb"
+            if scratch.status[name] == "ok" and path.is_file() and submission is not None:
+                sn = gb.find_submission_notebook(name, job.assignment, job.student)
+                notebooks.append(_graded_notebook(job, scratch, run, check, path, sn))
+            else:
+                notebooks.append(_notebook_not_graded(job, scratch, run, name))
+    autograded = scratch.folder("autograded")
+    return StudentResult(job.student, job.assignment, tuple(notebooks), tuple(scratch.reasons),
+                         timestamp, str(autograded) if autograded.is_dir() else None,
+                         run.log[-20000:])
+
+
+def _graded_notebook(job, scratch, run, check, path, sn):
+    """The result of a notebook nbgrader graded: its scores less what the outside check
+    refutes, and the reasons attached to its solution cells."""
+    import nbformat
+
+    from .reasons import attach_reasons, cell_reasons, merge_comment
+
+    name = sn.notebook.name
+    nb = nbformat.read(str(path), as_version=4)
+    found = cell_reasons(nb, name)
+    own = [r for r in scratch.reasons if r.notebook == name]      # e.g. copies of a cell
+    failures = check_outside(job, check, nb, {g.name: g.auto_score for g in sn.grades}, run)
+    grades = {}
+    for g in sn.grades:
+        score = g.auto_score
+        if g.name in failures and (score or 0) > 0:
+            score = 0.0
+            found.append(Reason(
+                f"test {g.name}: 0/{g.max_score:g} points: it passed inside the notebook but not "
+                f"when checked outside the student's kernel ({failures[g.name]})",
+                TEST, name, g.name))
+        grades[g.name] = GradeResult(score, bool(g.needs_manual_grade))
+    scratch.reasons.extend(found)
+    lines = attach_reasons(nb, found, own)
+    comments = {c.name: merge_comment(c.auto_comment, lines.get(c.name, [])) for c in sn.comments}
+    return NotebookResult(name, "graded", grades, comments, tuple(own + found),
+                          sn.late_submission_penalty)
+
+
+def _notebook_not_graded(job, scratch, run, name):
+    """A notebook that scores zero: missing, invalid, or one nbgrader could not grade."""
+    from .reasons import log_reason
+
+    status = scratch.status[name]
+    why = [r for r in scratch.reasons if r.notebook == name] or list(scratch.reasons)
+    if status == "ok":
+        failed = Reason(f"{name} could not be graded: "
+                        f"{log_reason(run.log) or 'nbgrader could not grade it'}; it scores zero",
+                        NOTE, name)
+        scratch.reasons.append(failed)
+        why, status = [failed], "not graded"
+    return NotebookResult.not_graded(name, job.cells[name], why, status)
+
+
+# --------------------------------------------------------------------------- the process
+def run_job(job):
+    """Grade one student: prepare, autograde with retries, check outside, collect; write
+    ``job.result_path`` and return the result.
+
+    Parameters
+    ----------
+    job : GradingJob
+
+    Returns
+    -------
+    result : StudentResult
+    """
+    from .course import Course, prepare_process
+
+    prepare_process()
+    from .verify import load_check
+
+    course = Course(job.course_root)
+    check = load_check(course.checks_dir, job.assignment)
+    scratch = prepare(course, job)
+    if not scratch.gradable:
+        result = StudentResult.not_graded(job, scratch.reasons,
+                                          {n: scratch.status.get(n, "missing") for n in job.notebooks})
+    else:
+        run = autograde(job, scratch, check)
+        result = collect(job, scratch, run, check)
+    write_result(job.result_path, result)
+    return result
+
+
+def write_result(path, result):
+    """Write ``result`` (a StudentResult) as JSON, atomically."""
     tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, default=str))
+    tmp.write_text(result.to_json())
     os.replace(tmp, path)
 
 
 def child_main(job):
-    """Entry point of a forked worker: output to the job's log file, errors into the result."""
-    log = open(job["log"], "ab", buffering=0)
+    """Entry point of a worker process: output to the job's log file, errors into the result."""
+    log = open(job.log_path, "ab", buffering=0)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
@@ -395,7 +455,8 @@ def child_main(job):
         from .reasons import short
 
         err = traceback.format_exc().strip().splitlines()[-1]
-        _write(job["result"], empty_result(job, [f"the grader failed on this submission: {short(err)}"]))
+        write_result(job.result_path, StudentResult.not_graded(
+            job, [f"the grader failed on this submission: {short(err)}"]))
         os._exit(1)
     finally:
         print(f"worker finished in {time.perf_counter() - started:.1f} s", flush=True)
@@ -403,4 +464,4 @@ def child_main(job):
 
 
 if __name__ == "__main__":           # python -m autograder.worker JOB.json (an exec'd worker)
-    child_main(json.loads(Path(sys.argv[1]).read_text()))
+    child_main(GradingJob.from_json(Path(sys.argv[1]).read_text()))

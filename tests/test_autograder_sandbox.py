@@ -40,9 +40,9 @@ def test_limits_come_from_the_config_per_assignment_and_the_command_line():
     assert limits.sandbox is True
     numpy = limits.for_assignment("lstm-from-scratch")
     keras = limits.for_assignment("lstm-keras")
-    assert numpy["memory_mb"] == 2048 and keras["memory_mb"] == 4096
-    assert limits.for_assignment("lstm-keras", memory_mb=5000, cpu_seconds=None)["memory_mb"] == 5000
-    assert limits.for_assignment("lstm-keras", cpu_seconds=None)["cpu_seconds"] == limits.cpu_seconds
+    assert numpy.memory_mb == 2048 and keras.memory_mb == 4096
+    assert limits.for_assignment("lstm-keras", memory_mb=5000, cpu_seconds=None).memory_mb == 5000
+    assert limits.for_assignment("lstm-keras", cpu_seconds=None).cpu_seconds == limits.cpu_seconds
     with pytest.raises(ValueError):
         GradingLimits(per_assignment={"x": {"bogus": 1}}).for_assignment("x")
 
