@@ -3,6 +3,12 @@
 Loaded by the grader from the course folder, never released to students: it holds the inputs
 (their seed) that the student's functions are called on outside the kernel, and the values
 expected of them, computed with ``lstm_core``.
+
+Each student forecasts their own series with their own window (an
+:class:`lstm_core.variants.SeriesVariant`: period, noise, ``TIME_STEPS``): the check computes it
+from the student's id and the term key exactly as the notebook's locked ``variant`` cell does,
+with :func:`lstm_core.variants.variant_for` (the table is defined once, in ``lstm_core.variants``),
+and judges the trained model on a fresh stretch of that series, in windows of that length.
 """
 
 import numpy as np
@@ -10,12 +16,14 @@ import numpy as np
 import lstm_core
 import lstm_core.tasks
 import lstm_core.trainer
+import lstm_core.variants
 
 from autograder.verify import KernelExport, OutsideCheck, read_exported
 
-#: The window and the training budget (``TIME_STEPS`` and ``TRAIN_BUDGET_SECONDS`` in the
-#: notebook's locked data cell), and the slack the grader's clock allows around the cell.
-TIME_STEPS, TRAIN_BUDGET_SECONDS, TRAIN_CLOCK_SLACK = 20, 20, 1.0
+ASSIGNMENT = "lstm-keras"
+#: The training budget (``TRAIN_BUDGET_SECONDS`` in the notebook's locked data cell, the same for
+#: every variant), and the slack the grader's clock allows around the cell.
+TRAIN_BUDGET_SECONDS, TRAIN_CLOCK_SLACK = 20, 1.0
 
 #: Saves the trained ``model``'s weights as ``.npy`` files, run in the kernel after ``train``.
 EXPORT_TRAINED_MODEL = """
@@ -31,13 +39,25 @@ del _autograder_export
 """
 
 
-def cases(rng):
-    """The calls to check, each naming the tests it confirms."""
+def cases(rng, student_id, term_key):
+    """The calls to check for one student, each naming the tests it confirms.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The source of the inputs (seeded with ``CHECK.seed``).
+    student_id : str
+        The id the submission came from.
+    term_key : str
+        The course's key for the term (``c.TermKey.term_key``).
+    """
     import lstm_core.trainer
 
+    variant = lstm_core.variants.variant_for(term_key, ASSIGNMENT, student_id)
     s2, s1 = rng.normal(size=(37, 3)), rng.normal(size=29)
+    own = variant.fresh_stretch(rng, size=3 * variant.time_steps)       # the student's series
     out = []
-    for k, (series, T) in enumerate([(s2, 6), (s1, 28)]):
+    for k, (series, T) in enumerate([(s2, 6), (s1, 28), (own, variant.time_steps)]):
         X, y = lstm_core.tasks.make_windows(series, T)
         out.append(dict(name=f"to_windows_{k}", tests=["test-to-windows"], recipe="call",
                         function="to_windows", kind="tuple", inputs=[series, np.array(T)],
@@ -65,16 +85,33 @@ def cases(rng):
     return out
 
 
-def _sine_stretch(rng, size=400, period=25):
-    """A stretch of lstm-keras's series (a noisy sine wave) at a random phase."""
-    steps = np.arange(size) + int(rng.integers(0, period))
-    return (np.sin(2 * np.pi * steps / period) + 0.1 * rng.standard_normal(size)).astype("float32")
+def judge_trained_model(export_dir, seconds, rng, student_id, term_key):
+    """Why lstm-keras's trained model fails, or None if it passes.
 
+    It passes if it trained within the budget and, with its exported weights computed by
+    ``lstm_core``, beats half the persistence baseline on a fresh stretch of the student's own
+    series, cut in windows of the student's own ``TIME_STEPS``.
 
-def judge_trained_model(export_dir, seconds, rng):
-    """None if lstm-keras's trained model (its exported weights) beats the persistence
-    baseline on a fresh stretch of the series and trained within the budget, else why not."""
+    Parameters
+    ----------
+    export_dir : path-like or None
+        The folder the kernel saved ``model.get_weights()`` into (None: nothing saved).
+    seconds : float or None
+        The training cell's seconds by the grader's clock (None: it did not run).
+    rng : numpy.random.Generator
+        The source of the fresh stretch.
+    student_id : str
+        The id the submission came from.
+    term_key : str
+        The course's key for the term.
+
+    Returns
+    -------
+    why : str or None
+    """
     import lstm_core.trainer
+
+    variant = lstm_core.variants.variant_for(term_key, ASSIGNMENT, student_id)
 
     if seconds is None:
         return "the training cell did not run"
@@ -92,7 +129,7 @@ def judge_trained_model(export_dir, seconds, rng):
                 "(an LSTM, then Dense(1)) has 5 float arrays")
     params = dict(zip(lstm_core.trainer.PARAM_NAMES, (w.astype(float) for w in weights)),
                   cell="lstm")
-    X, y = lstm_core.tasks.make_windows(_sine_stretch(rng), TIME_STEPS)
+    X, y = lstm_core.tasks.make_windows(variant.fresh_stretch(rng), variant.time_steps)
     try:
         pred = lstm_core.trainer.predict(params, X)
     except ValueError as exc:
@@ -101,8 +138,8 @@ def judge_trained_model(export_dir, seconds, rng):
     persistence = float(np.mean((X[:, -1, :] - y) ** 2))
     if not np.isfinite(mse) or mse > 0.5 * persistence:
         return (f"an LSTM and Dense(1) with the model's weights, computed by lstm_core, have MSE "
-                f"{mse:.4f} on a fresh stretch of the series, more than half the persistence "
-                f"baseline's {persistence:.4f}")
+                f"{mse:.4f} on a fresh stretch of the student's series ({variant.key}), more than "
+                f"half the persistence baseline's {persistence:.4f}")
     return None
 
 
