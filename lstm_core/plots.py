@@ -296,7 +296,7 @@ def _text_rows(text, width):
 
 
 def plot_text_activation(text, values, ax=None, width=64, vmin=-1.0, vmax=1.0,
-                         cmap="RdBu_r", colorbar=True, label="activation"):
+                         cmap="RdBu_r", colorbar=True, label="activation", fontsize=11):
     """Text with each character on a background coloured by a value, one per character.
 
     The picture of Karpathy, Johnson and Fei-Fei's "Visualizing and understanding
@@ -322,6 +322,8 @@ def plot_text_activation(text, values, ax=None, width=64, vmin=-1.0, vmax=1.0,
         Add a horizontal colour bar under the text.
     label : str, optional
         The colour bar's label.
+    fontsize : float, optional
+        The characters' size in points; 11 fills the cells of a new figure.
 
     Returns
     -------
@@ -353,7 +355,7 @@ def plot_text_activation(text, values, ax=None, width=64, vmin=-1.0, vmax=1.0,
     n_rows = cells[-1][0] + 1
     n_cols = max(col for _, col, _ in cells) + 1
     if ax is None:
-        ax = _new_axes(figsize=(0.12 * n_cols + 0.4, 0.2 * n_rows * 1.6 + 0.9),
+        ax = _new_axes(figsize=(0.115 * n_cols + 0.4, 0.184 * n_rows + 0.9),
                        layout="constrained")
     norm = mpl.colors.Normalize(vmin=vmin, vmax=vmax)
     cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
@@ -363,7 +365,7 @@ def plot_text_activation(text, values, ax=None, width=64, vmin=-1.0, vmax=1.0,
                                edgecolor="none"))
         dark = 0.299 * face[0] + 0.587 * face[1] + 0.114 * face[2] < 0.5
         ax.text(col + 0.5, -1.6 * row - 0.8, ch, ha="center", va="center",
-                family="monospace", fontsize=9, color="white" if dark else "black")
+                family="monospace", fontsize=fontsize, color="white" if dark else "black")
     ax.set_xlim(0, n_cols)
     ax.set_ylim(-1.6 * n_rows, 0)
     ax.set_aspect("equal")
