@@ -29,7 +29,8 @@ class CellCheck:
     grade_id : str
         The cell's id in the notebook (nbgrader's ``grade_id``).
     kind : str
-        ``"test"`` (a visible test) or ``"answer"`` (a cell you fill in).
+        ``"test"`` (a visible test), ``"answer"`` (a cell you fill in) or ``"setup"`` (a
+        locked cell of the notebook, such as the one that shows your variant).
     points : float
         The points the cell is worth (0 for an answer cell that is not graded by itself).
     passed : bool
@@ -58,9 +59,13 @@ def _checks(nb):
     found = []
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or not (meta.get("grade") or meta.get("solution")):
+        if cell.cell_type != "code" or not meta:
             continue
         error = _error_line(cell)
+        if not (meta.get("grade") or meta.get("solution")):
+            if error:                                 # e.g. no student id for the variant
+                found.append(CellCheck(meta.get("grade_id", "?"), "setup", 0.0, False, error))
+            continue
         if meta.get("grade") and not meta.get("solution"):
             found.append(CellCheck(meta.get("grade_id", "?"), "test",
                                    float(meta.get("points", 0) or 0), not error, error))
@@ -113,6 +118,8 @@ def _report(checks, stream):
         if c.kind == "test":
             mark = "passed" if c.passed else f"FAILED  {c.message}"
             stream.write(f"  test   {c.grade_id:<32} {c.points:g} pt  {mark}\n")
+        elif c.kind == "setup":
+            stream.write(f"  setup  {c.grade_id:<32} FAILED  {c.message}\n")
         elif not c.passed:
             stream.write(f"  answer {c.grade_id:<32} not done yet (still raises NotImplementedError)\n")
     passed = [c for c in tests if c.passed]

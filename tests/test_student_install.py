@@ -16,6 +16,7 @@ import venv
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,6 +46,16 @@ def _student_command(book_html):
     found = re.search(r"pip install (?:&quot;|\")?(lstm_course-[^\s\"&<]+\.whl\[notebook\])", page)
     assert found, "the exercises chapter gives no `pip install ...whl[notebook]` command"
     return found.group(1)
+
+
+def _with_id(path, student):
+    """Type ``student`` into the notebook's id cell, as a student off the class's hub does."""
+    nb = read_nb(path)
+    cells = [c for c in nb.cells if "student-id" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1 and cells[0].source.startswith("STUDENT_ID = "), "one id cell expected"
+    cells[0].source = f'STUDENT_ID = "{student}"'
+    nbformat.write(nb, str(path))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +105,10 @@ def test_the_check_passes_the_solution_and_fails_the_blank(assignment, student_e
     python, env = student_env
     released = book_html / "graded" / assignment / f"{assignment}.ipynb"
     assert "lstm_core" in released.read_text()
-    solved = fill(released, solution_answers(COURSE, assignment), tmp_path / "solved" / released.name)
-    blank = fill(released, {}, tmp_path / "blank" / released.name)
+    solved = _with_id(fill(released, solution_answers(COURSE, assignment),
+                           tmp_path / "solved" / released.name), "s001")
+    blank = _with_id(fill(released, {}, tmp_path / "blank" / released.name), "s002")
+    anonymous = fill(released, {}, tmp_path / "anonymous" / released.name)
 
     def check(path):
         return subprocess.run([str(python), "-m", "lstm_core.check", str(path)],
@@ -108,4 +121,7 @@ def test_the_check_passes_the_solution_and_fails_the_blank(assignment, student_e
     failed = check(blank)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "FAILED  NotImplementedError" in failed.stdout, failed.stdout
+    nobody = check(anonymous)                          # no id typed: the variant cell says so
+    assert nobody.returncode == 1 and re.search(r"setup +variant +FAILED .*STUDENT_ID", nobody.stdout), (
+        nobody.stdout)
     assert not any(c.get("outputs") for c in read_nb(blank).cells)    # the file is not changed
