@@ -227,6 +227,13 @@ class Course:
         """The :class:`GradingLimits` set in ``nbgrader_config.py``."""
         return GradingLimits(config=self.config)
 
+    def term_key(self):
+        """The course's term key (``c.TermKey.term_key``; empty if not set)."""
+        speed_up_imports()
+        from .term_key import TermKey
+
+        return TermKey(config=self.config).term_key
+
     def cell_timeout(self):
         """nbgrader's per-cell limit (seconds): the ``timeout`` of its ``Execute`` preprocessor
         configured by this course (``c.Execute.timeout`` or ``c.ExecutePreprocessor.timeout``)."""

@@ -265,6 +265,8 @@ class GradingRun:
     sandbox : bool
     first_uid : int
         ``GradingLimits.sandbox_uid``: the kernels run as first_uid .. first_uid + 999.
+    term_key : str
+        The course's term key (``c.TermKey.term_key``).
     startup_allowance : float
     work : Path or None
         The run's scratch folder (made by :meth:`open`), with ``template.db``.
@@ -280,6 +282,7 @@ class GradingRun:
     sandbox: bool
     first_uid: int
     startup_allowance: float
+    term_key: str = ""
     work: Path | None = None
     backup: Path | None = None
 
@@ -295,7 +298,7 @@ class GradingRun:
     def settings(self):
         """What, besides the submission and the tests, decides a grade (for the fingerprint)."""
         return {"cell_timeout": self.cell_timeout, "limits": asdict(self.limits),
-                "sandbox": self.sandbox}
+                "sandbox": self.sandbox, "term_key": self.term_key}
 
     def open(self):
         """Back the gradebook up, make the scratch folder and the template gradebook."""
@@ -312,7 +315,8 @@ class GradingRun:
             staged=str(staged), scratch=str(scratch), template_db=str(self.template),
             cells=self.cells, cell_timeout=self.cell_timeout, limits=self.limits,
             sandbox_uid=self.first_uid + n % 1000 if self.sandbox else None,
-            problems=tuple(Reason(p) for p in problems), fingerprint=fingerprint)
+            problems=tuple(Reason(p) for p in problems), fingerprint=fingerprint,
+            term_key=self.term_key)
 
     def banner(self, n_subs, jobs):
         lim = self.limits
@@ -376,7 +380,7 @@ def resolve_run(course, assignment, cell_timeout=None, limits=None, sandbox=None
         limits=resolved, cell_timeout=float(cell_timeout if cell_timeout is not None
                                             else course.cell_timeout()),
         sandbox=bool(sandbox), first_uid=configured.sandbox_uid,
-        startup_allowance=configured.startup_allowance)
+        startup_allowance=configured.startup_allowance, term_key=course.term_key())
 
 
 # --------------------------------------------------------------------------- processes

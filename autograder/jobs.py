@@ -274,6 +274,9 @@ class GradingJob:
         What staging found (two files handed in, a zip without a notebook...).
     fingerprint : str
         What decides the grade, hashed (for ``--resume``).
+    term_key : str
+        The course's term key (``c.TermKey.term_key``): with the assignment and the student id
+        it fixes the student's variant.
     """
 
     course_root: str
@@ -288,6 +291,7 @@ class GradingJob:
     sandbox_uid: int | None = None
     problems: tuple = ()
     fingerprint: str = ""
+    term_key: str = ""
 
     @property
     def notebooks(self):

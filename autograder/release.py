@@ -73,10 +73,13 @@ def release_assignment(course, assignment, html_dir=None):
     from nbgrader.converters import GenerateAssignment
     from nbgrader.utils import capture_log
 
+    from .term_key import TermKey
+
     course.check_assignment(assignment)
     started = time.perf_counter()
     coursedir = course.coursedir(assignment_id=assignment)
     app = GenerateAssignment(coursedir=coursedir, config=course.config)
+    app.preprocessors = [TermKey, *app.preprocessors]      # before SaveCells records the cells
     app.force = True
     app.create_assignment = True
     result = capture_log(app)

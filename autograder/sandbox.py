@@ -105,11 +105,13 @@ class SandboxSpec:
     env: dict = field(default_factory=dict)
 
     @classmethod
-    def for_kernel(cls, work_dir, ipc_dir, uid, limits, readonly=None):
+    def for_kernel(cls, work_dir, ipc_dir, uid, limits, readonly=None, env=None):
         """The sandbox of a kernel running as ``uid`` under ``limits``
-        (:class:`autograder.jobs.Limits`), with :func:`readonly_paths` by default."""
+        (:class:`autograder.jobs.Limits`), with :func:`readonly_paths` by default and the
+        extra environment variables ``env``."""
         return cls(work_dir=work_dir, ipc_dir=ipc_dir, uid=uid, **limits.kernel(),
-                   readonly=readonly_paths() if readonly is None else list(readonly))
+                   readonly=readonly_paths() if readonly is None else list(readonly),
+                   env=dict(env or {}))
 
 
 def readonly_paths():

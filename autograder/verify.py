@@ -72,9 +72,10 @@ class KernelExport:
     tests : tuple of str
         The tests whose outside check reads that folder.
     judge : callable
-        ``judge(export_dir, cell_seconds, rng) -> str or None``: why the tests fail (None: they
-        pass), given the folder (None if nothing was saved) and the seconds the cell ``after``
-        took by the grader's clock (None if it did not run).
+        ``judge(export_dir, cell_seconds, rng, student_id, term_key) -> str or None``: why the
+        tests fail (None: they pass), given the folder (None if nothing was saved), the
+        seconds the cell ``after`` took by the grader's clock (None if it did not run), and
+        the student's id and the course's term key (which fix the student's variant).
     """
 
     after: str
@@ -90,7 +91,9 @@ class OutsideCheck:
     Attributes
     ----------
     cases : callable
-        ``cases(rng) -> list of dict``: the calls to make, each a dict with ``name``,
+        ``cases(rng, student_id, term_key) -> list of dict``: the calls to make for this
+        student's variant (the id and key fix it, :mod:`lstm_core.variants`), each a dict with
+        ``name``,
         ``tests`` (the grade_ids it confirms), ``recipe`` (how :mod:`autograder.verify_runner`
         calls: ``call``, ``call_list``, ``value``, ``forward_backward``, ``keras_model``),
         ``function``, ``inputs`` (arrays) and ``expected`` (arrays, or sets of accepted names)
@@ -111,9 +114,11 @@ class OutsideCheck:
     skip_if_contains: tuple = ()
     export: KernelExport | None = None
 
-    def tests(self):
-        """The grade_ids this check can fail (its cases' and its export's)."""
-        found = {t for case in self.cases(np.random.default_rng(self.seed)) for t in case["tests"]}
+    def tests(self, student_id="s000", term_key="any-term"):
+        """The grade_ids this check can fail (its cases' and its export's), for a student."""
+        cases = self.cases(np.random.default_rng(self.seed), student_id=student_id,
+                           term_key=term_key)
+        found = {t for case in cases for t in case["tests"]}
         return found | set(self.export.tests if self.export else ())
 
 
@@ -227,8 +232,8 @@ def _judge(case, out_dir):
     return None
 
 
-def verify_notebook(check, nb, scratch, sandbox_spec=None, timeout=60, export_dir=None,
-                    cell_seconds=None):
+def verify_notebook(check, nb, scratch, student_id, term_key, sandbox_spec=None, timeout=60,
+                    export_dir=None, cell_seconds=None):
     """Confirm outside the kernel the tests of ``nb`` (an autograded notebook).
 
     Parameters
@@ -239,6 +244,10 @@ def verify_notebook(check, nb, scratch, sandbox_spec=None, timeout=60, export_di
         The autograded notebook (its outputs say which cells failed in the kernel).
     scratch : path-like
         A private folder of the worker.
+    student_id, term_key : str
+        The id the submission came from and the course's term key: they fix the variant the
+        student's functions are checked against. The runner gets the id as
+        ``LSTM_COURSE_STUDENT``.
     sandbox_spec : autograder.sandbox.SandboxSpec, optional
         The sandbox to run the student's functions in; without it they run in a plain
         subprocess (``--no-sandbox``).
@@ -255,10 +264,11 @@ def verify_notebook(check, nb, scratch, sandbox_spec=None, timeout=60, export_di
         Test grade_id -> the reason its outside check failed. Tests of the assignment that
         are confirmed, or not checked outside, are absent.
     """
-    cases = check.cases(np.random.default_rng(check.seed))
+    cases = check.cases(np.random.default_rng(check.seed), student_id=student_id,
+                        term_key=term_key)
     root = Path(scratch) / "verify"
     _write_plan(root, nb, check, cases, timeout)
-    failed_run = _run_plan(root, Path(scratch), sandbox_spec, timeout)
+    failed_run = _run_plan(root, Path(scratch), sandbox_spec, timeout, student_id)
     failures = {}
     for case in cases:
         why = failed_run or _judge(case, root / "out" / case["name"])
@@ -267,7 +277,7 @@ def verify_notebook(check, nb, scratch, sandbox_spec=None, timeout=60, export_di
                 failures.setdefault(test, f"{case['function']}: {why}")
     if check.export:
         why = check.export.judge(export_dir, (cell_seconds or {}).get(check.export.after),
-                                 np.random.default_rng(check.seed + 1))
+                                 np.random.default_rng(check.seed + 1), student_id, term_key)
         for test in check.export.tests if why else []:
             failures.setdefault(test, f"model: {why}")
     return failures
@@ -290,10 +300,14 @@ def _write_plan(root, nb, check, cases, timeout):
     (root / "plan.json").write_text(json.dumps(plan))
 
 
-def _run_plan(root, scratch, sandbox_spec, timeout):
+def _run_plan(root, scratch, sandbox_spec, timeout, student_id):
     """Run :mod:`autograder.verify_runner` on ``root`` (sandboxed with ``sandbox_spec``, else in
-    a plain subprocess); return why it failed as a whole, or None."""
+    a plain subprocess) as the student ``student_id``; return why it failed as a whole, or
+    None."""
+    from lstm_core.variants import STUDENT_ENV
+
     runner = str(Path(__file__).resolve().with_name("verify_runner.py"))
+    run_env = {"NBGRADER_EXECUTION": "autograde", STUDENT_ENV: student_id}
     env, cwd, ipc = None, None, None
     if sandbox_spec is not None:
         from dataclasses import replace
@@ -306,13 +320,13 @@ def _run_plan(root, scratch, sandbox_spec, timeout):
         _, ipc = prepare_dirs(scratch / "verify-unused", sandbox_spec.uid)
         spec = replace(sandbox_spec, work_dir=str(root), ipc_dir=ipc,
                        readonly=list(sandbox_spec.readonly) + [runner],
-                       env=dict(sandbox_spec.env, NBGRADER_EXECUTION="autograde"))
+                       env=dict(sandbox_spec.env, **run_env))
         argv = bwrap_argv(spec, [sys.executable, runner])
     else:
         from .sandbox import course_pythonpath
 
         argv, cwd = [sys.executable, runner], str(root)
-        env = dict(os.environ, PYTHONPATH=course_pythonpath(), NBGRADER_EXECUTION="autograde")
+        env = dict(os.environ, PYTHONPATH=course_pythonpath(), **run_env)
     try:
         proc = subprocess.run(argv, cwd=cwd, env=env, timeout=timeout, capture_output=True,
                               start_new_session=True)

@@ -37,6 +37,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lstm_core.variants import STUDENT_ENV
+
 from .jobs import CELL, NOTE, TEST, GradeResult, GradingJob, NotebookResult, Reason, StudentResult
 
 __all__ = ["run_job", "child_main", "prepare", "autograde", "check_outside", "collect",
@@ -103,8 +105,45 @@ def prepare(course, job):
     shutil.copyfile(job.template_db, coursedir.db_url[len("sqlite:///"):])
     shutil.copytree(job.staged, scratch.folder("submitted"), symlinks=True)
     scratch.status, found = _check_notebooks(scratch.folder("submitted"), job.notebooks)
-    scratch.reasons += found
+    scratch.reasons += found + _claimed_ids(job, scratch)
     return scratch
+
+
+def _typed_id(nb):
+    """What the student typed into the notebook's ``student-id`` cell (``STUDENT_ID = "..."``),
+    or None."""
+    import ast
+
+    for cell in nb.cells:
+        if "student-id" in cell.get("metadata", {}).get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+                return str(ast.literal_eval(tree.body[0].value)).strip() or None
+            except (SyntaxError, ValueError, IndexError, AttributeError):
+                return None
+    return None
+
+
+def _claimed_ids(job, scratch):
+    """A reason for every notebook whose typed id is not the id it was handed in under: it is
+    graded on the real id's variant (the grading kernel's ``LSTM_COURSE_STUDENT``)."""
+    import nbformat
+
+    from lstm_core.variants import ASSIGNMENT_VARIANTS, variant_for
+
+    if job.assignment not in ASSIGNMENT_VARIANTS or not job.term_key:
+        return []
+    found = []
+    for name, status in scratch.status.items():
+        if status != "ok":
+            continue
+        typed = _typed_id(nbformat.read(str(scratch.folder("submitted") / f"{name}.ipynb"), 4))
+        if typed is not None and typed != job.student:
+            variant = variant_for(job.term_key, job.assignment, job.student)
+            found.append(Reason(
+                f"{name} says STUDENT_ID = {typed!r}, but it was handed in by {job.student!r}: "
+                f"it was graded on {job.student}'s variant ({variant.key})", NOTE, name))
+    return found
 
 
 def _copy_sources(src, dest):
@@ -289,7 +328,8 @@ def _prepare_kernel(job, scratch, check):
                 shutil.copyfile(item, work / item.name)
     work_dir, ipc_dir = prepare_dirs(kernel_root, job.sandbox_uid)
     return KernelSetup(
-        sandbox=SandboxSpec.for_kernel(work_dir, ipc_dir, job.sandbox_uid, job.limits),
+        sandbox=SandboxSpec.for_kernel(work_dir, ipc_dir, job.sandbox_uid, job.limits,
+                                       env={STUDENT_ENV: job.student}),
         export=export and ExportPlan(export.after, export.code, work_dir, WORK), ipc_dir=ipc_dir)
 
 
@@ -319,6 +359,7 @@ def check_outside(job, check, nb, scores, run):
 
     try:
         return verify_notebook(check, nb, Path(job.scratch) / "kernel",
+                               student_id=job.student, term_key=job.term_key,
                                sandbox_spec=run.kernel.sandbox,
                                timeout=float(job.cell_timeout) * 2 + 30,
                                export_dir=run.record.export_dir,
@@ -420,6 +461,9 @@ def run_job(job):
     prepare_process()
     from .verify import load_check
 
+    # the notebook's variant is the one of the id the submission came from (also outside the
+    # sandbox, where the kernel inherits this process's environment)
+    os.environ[STUDENT_ENV] = job.student
     course = Course(job.course_root)
     check = load_check(course.checks_dir, job.assignment)
     scratch = prepare(course, job)

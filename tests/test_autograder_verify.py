@@ -19,11 +19,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from autograder.sandbox import (  # noqa: E402
     SandboxError, SandboxSpec, check_can_sandbox, readonly_paths,
 )
+from autograder.course import Course  # noqa: E402
 from autograder.verify import load_check, verify_notebook  # noqa: E402
+from lstm_core.variants import STUDENT_ENV  # noqa: E402
 
 CHECKS = {a: load_check(COURSE / "checks", a)
           for a in ("lesson-exercises", "lstm-from-scratch", "lstm-keras")}
 KERAS = CHECKS["lstm-keras"]
+#: The student the notebooks run as (their variant), and the demo course's term key.
+STUDENT = "s000"
+TERM_KEY = Course(COURSE).term_key()
 
 try:
     check_can_sandbox()
@@ -48,7 +53,16 @@ def _spec():
 
 
 def _tests(assignment):
-    return CHECKS[assignment].tests()
+    return CHECKS[assignment].tests(STUDENT, TERM_KEY)
+
+
+def _verify(assignment, nb, tmp_path, **kwargs):
+    """The outside check of ``nb`` for :data:`STUDENT`."""
+    return verify_notebook(CHECKS[assignment], nb, tmp_path, STUDENT, TERM_KEY, _spec(), **kwargs)
+
+
+def _judge(*args):
+    return KERAS.export.judge(*args, STUDENT, TERM_KEY)
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +72,12 @@ def trained(tmp_path_factory):
     ns = {}
     nb = _notebook("lstm-keras")
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    for gid in ("setup", "data", "build-model", "train-setup"):
-        exec(cells[gid], ns)
+    os.environ[STUDENT_ENV] = STUDENT              # as the grader sets it for the kernel
+    try:
+        for gid in ("setup", "variant", "data", "build-model", "train-setup"):
+            exec(cells[gid], ns)
+    finally:
+        del os.environ[STUDENT_ENV]
     started = time.perf_counter()
     exec(cells["train"], ns)
     seconds = time.perf_counter() - started
@@ -73,25 +91,31 @@ def trained(tmp_path_factory):
 @pytest.mark.parametrize("assignment", ["lesson-exercises", "lstm-from-scratch", "lstm-keras"])
 def test_the_solution_is_confirmed(assignment, tmp_path, request):
     folder, seconds = request.getfixturevalue("trained") if assignment == "lstm-keras" else (None, 0)
-    assert verify_notebook(CHECKS[assignment], _notebook(assignment), tmp_path, _spec(), export_dir=folder,
-                           cell_seconds={"train": seconds}) == {}
+    assert _verify(assignment, _notebook(assignment), tmp_path, export_dir=folder,
+                   cell_seconds={"train": seconds}) == {}
 
 
 def test_the_verify_constants_are_the_notebooks():
-    TIME_STEPS, TRAIN_BUDGET_SECONDS = (KERAS.cases.__globals__[name]
-                                        for name in ("TIME_STEPS", "TRAIN_BUDGET_SECONDS"))
+    budget = KERAS.cases.__globals__["TRAIN_BUDGET_SECONDS"]
     data = next(c.source for c in _notebook("lstm-keras").cells
                 if c.metadata.get("nbgrader", {}).get("grade_id") == "data")
-    assert f"TIME_STEPS = {TIME_STEPS} " in data and f"TRAIN_BUDGET_SECONDS = {TRAIN_BUDGET_SECONDS} " in data
+    assert f"TRAIN_BUDGET_SECONDS = {budget} " in data and "TIME_STEPS = VARIANT.time_steps" in data
+
+
+def test_the_notebooks_term_key_is_the_courses():
+    for assignment in CHECKS:
+        variant = next(c.source for c in _notebook(assignment).cells
+                       if c.metadata.get("nbgrader", {}).get("grade_id") == "variant")
+        assert variant.splitlines()[0] == f'TERM_KEY = "{TERM_KEY}"', assignment
 
 
 def test_the_trained_model_is_judged_by_its_weights_and_the_graders_clock(trained, tmp_path):
     folder, seconds = trained
     rng = lambda: np.random.default_rng(5)                       # noqa: E731
-    assert KERAS.export.judge(folder, seconds, rng()) is None
-    assert "took 25.0 s by the grader's clock" in KERAS.export.judge(folder, 25.0, rng())
-    assert "did not run" in KERAS.export.judge(folder, None, rng())
-    assert "no trained `model`" in KERAS.export.judge(None, seconds, rng())
+    assert _judge(folder, seconds, rng()) is None
+    assert "took 25.0 s by the grader's clock" in _judge(folder, 25.0, rng())
+    assert "did not run" in _judge(folder, None, rng())
+    assert "no trained `model`" in _judge(None, seconds, rng())
     weights = [np.load(folder / f"{k}.npy") for k in range(5)]
 
     def judged(name, arrays, link=None):
@@ -101,7 +125,7 @@ def test_the_trained_model_is_judged_by_its_weights_and_the_graders_clock(traine
             np.save(d / f"{k}.npy", a)
         if link:
             os.symlink(link, d / f"{len(arrays)}.npy")
-        return KERAS.export.judge(d, seconds, rng())
+        return _judge(d, seconds, rng())
 
     # an untrained model (what a kernel that fakes np.mean or the predictions really holds)
     assert "more than half the persistence baseline" in judged("zero", [0 * w for w in weights])
@@ -110,7 +134,7 @@ def test_the_trained_model_is_judged_by_its_weights_and_the_graders_clock(traine
     # a link the kernel planted (to the gradebook, to /dev/zero) is never followed
     assert "could not be read" in judged("link", weights[:4], link="/dev/zero")
     os.symlink(folder, tmp_path / "dir-link")
-    assert "could not be read" in KERAS.export.judge(tmp_path / "dir-link", seconds, rng())
+    assert "could not be read" in _judge(tmp_path / "dir-link", seconds, rng())
 
 
 def test_a_model_that_only_fools_the_kernel_is_not_confirmed(tmp_path):
@@ -121,8 +145,8 @@ def test_a_model_that_only_fools_the_kernel_is_not_confirmed(tmp_path):
            "                              keras.layers.GRU(units), keras.layers.Dense(1)])\n"
            "    model.compile(optimizer='adam', loss='mse')\n"
            "    return model\n")
-    failures = verify_notebook(KERAS, _notebook("lstm-keras", build_model=gru), tmp_path,
-                               _spec(), cell_seconds={"train": 1.0})
+    failures = _verify("lstm-keras", _notebook("lstm-keras", build_model=gru), tmp_path,
+                       cell_seconds={"train": 1.0})
     assert set(failures) == {"test-build-model", "test-beats-baseline"}, failures
     assert failures["test-build-model"].startswith("build_model: ")
 
@@ -141,8 +165,7 @@ def test_fooling_the_kernel_does_not_fool_the_outside_check(tmp_path):
                                "    return lstm_core.lstm_step_backward(dh, dc, cache)\n"),
         "lstm_backward": "def lstm_backward(*a, **k):\n    raise SystemExit\n",
     }
-    failures = verify_notebook(CHECKS["lstm-from-scratch"], _notebook("lstm-from-scratch", **answers),
-                               tmp_path, _spec())
+    failures = _verify("lstm-from-scratch", _notebook("lstm-from-scratch", **answers), tmp_path)
     assert set(failures) == _tests("lstm-from-scratch"), failures
     assert "value 0 is wrong" in failures["test-lstm-step-forward"]
 
@@ -150,7 +173,7 @@ def test_fooling_the_kernel_does_not_fool_the_outside_check(tmp_path):
 def test_a_wrong_quick_check_answer_and_a_missing_function(tmp_path):
     nb = _notebook("lesson-exercises", quick_check_choice='quick_check_answer = "A"\n',
                    exercise_2_code="def forget_gate(*a):\n    return 0.5\n")
-    failures = verify_notebook(CHECKS["lesson-exercises"], nb, tmp_path, _spec())
+    failures = _verify("lesson-exercises", nb, tmp_path)
     assert set(failures) == {"test-quick-check-choice", "test-forget-gate-range",
                              "test-forget-gate-monotonic", "test-memory-after"}, failures
     assert "NameError" in failures["test-memory-after"]
