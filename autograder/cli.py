@@ -1,7 +1,8 @@
-"""``python -m autograder``: init, release, grade, feedback, export, validate.
+"""``python -m autograder``: init, release, grade, feedback, export, validate, report.
 
 Each command is a thin layer over nbgrader's converters and gradebook, run on a course folder
-(``--course DIR``; the repository's demo course ``course/`` by default). ``python -m autograder COMMAND --help`` explains each.
+(``--course DIR``; the repository's demo course ``course/`` by default).
+``python -m autograder COMMAND --help`` explains each.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ EPILOG = textwrap.dedent("""
       python -m autograder grade lstm-keras ~/lms-export --jobs 2 --course ~/courses/lstm-2027
       python -m autograder feedback lstm-keras --course ~/courses/lstm-2027
       python -m autograder export --to grades.csv --course ~/courses/lstm-2027
+      python -m autograder report lstm-keras --course ~/courses/lstm-2027
     Without --course, every command works on the repository's demo course, course/.
     Students check their work with:  python -m lstm_core.check lstm-keras.ipynb
 """)
@@ -57,8 +59,13 @@ def build_parser():
         description="The LSTM course's grader: nbgrader's machinery behind a few commands.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    fmt = argparse.RawDescriptionHelpFormatter
+    for add in (_add_init, _add_release, _add_grade, _add_feedback, _add_export, _add_validate, _add_report):
+        add(sub, argparse.RawDescriptionHelpFormatter)
+    return parser
 
+
+def _add_init(sub, fmt):
+    """The ``init`` sub-command's arguments."""
     p = sub.add_parser(
         "init", formatter_class=fmt, help="make a private course for a term from the demo course",
         description=textwrap.dedent("""
@@ -75,6 +82,9 @@ def build_parser():
     p.add_argument("--from", dest="template", default=None, metavar="COURSE",
                    help="the course to copy (default: the demo course)")
 
+
+def _add_release(sub, fmt):
+    """The ``release`` sub-command's arguments."""
     p = sub.add_parser(
         "release", formatter_class=fmt, help="generate the student notebooks",
         description=textwrap.dedent("""
@@ -93,6 +103,9 @@ def build_parser():
     g.add_argument("--no-html", action="store_true", help="do not copy into the book")
     _course_option(p)
 
+
+def _add_grade(sub, fmt):
+    """The ``grade`` sub-command's arguments."""
     p = sub.add_parser(
         "grade", formatter_class=fmt, help="autograde every submission of an assignment",
         description=textwrap.dedent("""
@@ -136,6 +149,9 @@ def build_parser():
     _limit_flags(s)
     _course_option(p)
 
+
+def _add_feedback(sub, fmt):
+    """The ``feedback`` sub-command's arguments."""
     p = sub.add_parser(
         "feedback", formatter_class=fmt, help="write HTML feedback for each graded student",
         description="Write nbgrader's HTML feedback, with the scores, test output and comments "
@@ -146,6 +162,9 @@ def build_parser():
                    help="only this student (repeatable)")
     _course_option(p)
 
+
+def _add_export(sub, fmt):
+    """The ``export`` sub-command's arguments."""
     p = sub.add_parser(
         "export", formatter_class=fmt, help="export the grades as CSV",
         description="Export the gradebook as CSV: nbgrader's columns, the code and written "
@@ -158,6 +177,9 @@ def build_parser():
                    help="only this assignment (repeatable)")
     _course_option(p)
 
+
+def _add_validate(sub, fmt):
+    """The ``validate`` sub-command's arguments."""
     p = sub.add_parser(
         "validate", formatter_class=fmt, help="run a notebook's tests; exit 1 if one fails",
         description="Run a notebook from top to bottom as the grader will and report every "
@@ -169,7 +191,99 @@ def build_parser():
     p.add_argument("--cell-timeout", type=float, default=None, metavar="S",
                    help="seconds per cell (default: as in grading)")
     _course_option(p)
-    return parser
+
+
+def _add_report(sub, fmt):
+    """The ``report`` sub-command's arguments."""
+    p = sub.add_parser(
+        "report", formatter_class=fmt, help="write the class report of an assignment (HTML, CSV)",
+        description=textwrap.dedent("""
+            Write one HTML page (with its figures and a CSV of every number) about the class's
+            grades on ASSIGNMENT: the score distribution; for every test its pass rate, its
+            discrimination and its most frequent failure messages; the mean score per variant;
+            grading seconds per student; the students not graded, with the reasons. Prints
+            where the page is."""),
+        epilog="example:\n  python -m autograder report lstm-from-scratch --course ~/courses/lstm-2027")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument("--to", default=None, metavar="DIR",
+                   help="the report's folder (default: <course>/report/<ASSIGNMENT>/)")
+    _course_option(p)
+
+
+def _run_init(args, course=None):
+    from .course import Course
+    from .init_course import init_course
+
+    root = init_course(args.dir, course_id=args.course_id, template=args.template)
+    print(f"created the course {Course(root).course_id!r} in {root}\n"
+          f"next: keep it in a private repository, then\n"
+          f"  python -m autograder release --course {root}")
+    return 0
+
+
+def _run_release(args, course):
+    from .course import CourseError
+    from .release import default_html_dir, release_assignment
+    from .table import format_table, fmt_points
+
+    names = args.assignments or course.assignments()
+    if not names:
+        raise CourseError(f"no assignments in {course.source_dir}")
+    html = None if args.no_html else (args.html_dir or default_html_dir())
+    rows = []
+    for n, name in enumerate(names, 1):
+        row = release_assignment(course, name, html_dir=html)
+        rows.append({**row, "auto points": fmt_points(row["auto points"]),
+                     "manual points": fmt_points(row["manual points"]),
+                     "seconds": f"{row['seconds']:.1f}"})
+        print(f"[{n}/{len(names)}] {name}: released to {row['release']}"
+              + (f", copied to {row['html']}" if html else ""), flush=True)
+    print()
+    print(format_table(rows, ["assignment", "notebooks", "auto points", "manual points",
+                              "seconds", "html"]))
+    return 0
+
+
+def _run_grade(args, course):
+    from .grading import grade
+    from .jobs import Limits
+
+    grade(course, args.assignment, args.submissions, jobs=args.jobs,
+          cell_timeout=args.cell_timeout,
+          limits={name: getattr(args, name) for name in Limits.names()},
+          sandbox=False if args.no_sandbox else None, student_pattern=args.student_pattern,
+          students=args.student, keep_scratch=args.keep_scratch, resume=args.resume,
+          out=lambda s: print(s, flush=True))
+    return 0
+
+
+def _run_feedback(args, course):
+    from .feedback import generate_feedback
+
+    rows = generate_feedback(course, args.assignment, students=args.student,
+                             out=lambda s: print(s, flush=True))
+    return 0 if all(r["status"] == "ok" for r in rows) else 1
+
+
+def _run_export(args, course):
+    from .export import export_grades
+
+    export_grades(course, args.to, args.assignment, out=lambda s: print(s, flush=True))
+    return 0
+
+
+def _run_validate(args, course):
+    from .validate import validate_notebook
+
+    return validate_notebook(course, args.notebook, cell_timeout=args.cell_timeout)
+
+
+def _run_report(args, course):
+    from .report import class_report
+
+    page = class_report(course, args.assignment, args.to)
+    print(f"the class report of {args.assignment}: {page}")
+    return 0
 
 
 def main(argv=None):
@@ -178,63 +292,9 @@ def main(argv=None):
     from .course import Course, CourseError, prepare_process
 
     prepare_process()
+    run = globals()[f"_run_{args.command}"]
     try:
-        if args.command == "init":
-            from .init_course import init_course
-
-            root = init_course(args.dir, course_id=args.course_id, template=args.template)
-            print(f"created the course {Course(root).course_id!r} in {root}\n"
-                  f"next: keep it in a private repository, then\n"
-                  f"  python -m autograder release --course {root}")
-            return 0
-        course = Course(args.course)
-        if args.command == "release":
-            from .release import default_html_dir, release_assignment
-            from .table import format_table, fmt_points
-
-            names = args.assignments or course.assignments()
-            if not names:
-                raise CourseError(f"no assignments in {course.source_dir}")
-            html = None if args.no_html else (args.html_dir or default_html_dir())
-            rows = []
-            for n, name in enumerate(names, 1):
-                row = release_assignment(course, name, html_dir=html)
-                rows.append({**row, "auto points": fmt_points(row["auto points"]),
-                             "manual points": fmt_points(row["manual points"]),
-                             "seconds": f"{row['seconds']:.1f}"})
-                print(f"[{n}/{len(names)}] {name}: released to {row['release']}"
-                      + (f", copied to {row['html']}" if html else ""), flush=True)
-            print()
-            print(format_table(rows, ["assignment", "notebooks", "auto points", "manual points",
-                                      "seconds", "html"]))
-            return 0
-        if args.command == "grade":
-            from .grading import grade
-            from .jobs import Limits
-
-            grade(course, args.assignment, args.submissions, jobs=args.jobs,
-                  cell_timeout=args.cell_timeout,
-                  limits={name: getattr(args, name) for name in Limits.names()},
-                  sandbox=False if args.no_sandbox else None, student_pattern=args.student_pattern,
-                  students=args.student, keep_scratch=args.keep_scratch, resume=args.resume,
-                  out=lambda s: print(s, flush=True))
-            return 0
-        if args.command == "feedback":
-            from .feedback import generate_feedback
-
-            rows = generate_feedback(course, args.assignment, students=args.student,
-                                     out=lambda s: print(s, flush=True))
-            return 0 if all(r["status"] == "ok" for r in rows) else 1
-        if args.command == "export":
-            from .export import export_grades
-
-            export_grades(course, args.to, args.assignment, out=lambda s: print(s, flush=True))
-            return 0
-        if args.command == "validate":
-            from .validate import validate_notebook
-
-            return validate_notebook(course, args.notebook, cell_timeout=args.cell_timeout)
+        return run(args) if args.command == "init" else run(args, Course(args.course))
     except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 2

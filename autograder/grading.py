@@ -115,8 +115,9 @@ def sqlite_copy(source, dest):
 
 # --------------------------------------------------------------------------- the journal
 def journal_path(course):
-    """``gradebook.db.journal.json`` beside the gradebook: which submission of each student is
-    merged (ignored by git, like the gradebook)."""
+    """``gradebook.db.journal.json`` beside the gradebook: for each assignment and student, which
+    submission is merged (its fingerprint; None when its grading was stopped) and how many
+    seconds grading it took (ignored by git, like the gradebook)."""
     db = course.db_path or course.root / "gradebook.db"
     return db.with_name(db.name + ".journal.json")
 
@@ -128,10 +129,12 @@ def load_journal(course):
         return {}
 
 
-def record_journal(course, assignment, student, fingerprint):
-    """Note (atomically) that ``student``'s submission ``fingerprint`` is in the gradebook."""
+def record_journal(course, assignment, student, fingerprint, seconds):
+    """Note (atomically) that ``student``'s submission ``fingerprint`` is in the gradebook,
+    graded in ``seconds``."""
     journal = load_journal(course)
-    journal.setdefault(assignment, {})[student] = fingerprint
+    journal.setdefault(assignment, {})[student] = {"fingerprint": fingerprint,
+                                                   "seconds": round(float(seconds), 2)}
     tmp = journal_path(course).with_suffix(".tmp")
     tmp.write_text(json.dumps(journal, indent=1, sort_keys=True))
     os.replace(tmp, journal_path(course))
@@ -463,8 +466,9 @@ def _finish(course, running, killed):
                                                 f"{type(exc).__name__}: {short(exc)}"])
         row = merge_result(course, result)
         install_autograded(course, result)
-    if not killed:                          # a killed run is worth grading again
-        record_journal(course, job.assignment, job.student, job.fingerprint)
+    # a killed run is worth grading again: no fingerprint
+    record_journal(course, job.assignment, job.student, None if killed else job.fingerprint,
+                   seconds)
     row["seconds"] = f"{seconds:.1f}"
     return row
 
@@ -539,7 +543,8 @@ def _queue(run, subs, resume):
         staged = course.path("submitted", assignment, sub.student)
         problems = stage(sub, staged, list(run.cells))
         fp = fingerprint(course, assignment, staged, dict(run.settings(), problems=problems))
-        if resume and journal.get(sub.student) == fp and _in_gradebook(course, assignment, sub.student):
+        merged = journal.get(sub.student) or {}
+        if resume and merged.get("fingerprint") == fp and _in_gradebook(course, assignment, sub.student):
             skipped.append(sub.student)
         else:
             queue.append(run.job(n, sub.student, staged, problems, fp))

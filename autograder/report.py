@@ -15,12 +15,16 @@ from __future__ import annotations
 import collections
 import csv
 import html
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["StudentRow", "TestStats", "discrimination", "test_stats", "variant_means",
-           "write_report"]
+           "collect_rows", "write_report", "class_report"]
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,14 @@ def test_stats(rows, points):
     for gid, pts in points.items():
         passed = [r.tests.get(gid, 0.0) >= pts for r in graded]
         rest = [r.score - r.tests.get(gid, 0.0) for r in graded]
-        messages = collections.Counter(r.failures[gid] for r in graded
-                                       if r.tests.get(gid, 0.0) < pts and r.failures.get(gid))
+        failed = [r.failures[gid] for r in graded
+                  if r.tests.get(gid, 0.0) < pts and r.failures.get(gid)]
+        # messages that differ only in their numbers ("relative error 3e-02") count as one
+        shapes = collections.Counter(_NUMBER.sub("#", m) for m in failed)
+        example = {_NUMBER.sub("#", m): m for m in reversed(failed)}
+        top = tuple((example[k], n) for k, n in shapes.most_common(3))
         out.append(TestStats(gid, pts, len(graded), sum(passed) / len(graded) if graded else 0.0,
-                             discrimination(passed, rest), tuple(messages.most_common(3))))
+                             discrimination(passed, rest), top))
     return out
 
 
@@ -244,3 +252,102 @@ def write_report(assignment, rows, points, dest):
                     f"{html.escape(assignment)} report</title><style>{style}</style></head>"
                     f"<body>{''.join(parts)}</body></html>")
     return page
+
+
+# --------------------------------------------------------------------------- from the course
+def _test_points(gb, assignment):
+    """Every auto-graded test cell's points, by grade_id, in the notebooks' order."""
+    points = {}
+    for nb in gb.find_assignment(assignment).notebooks:
+        for cell in nb.grade_cells:
+            if cell.cell_type == "code" and not any(
+                    s.name == cell.name for s in nb.solution_cells):
+                points[cell.name] = float(cell.max_score)
+    return points
+
+
+def _failures(course, assignment, student):
+    """grade_id -> the failure message of each test cell in the student's autograded
+    notebooks (their error outputs)."""
+    import nbformat
+
+    from .feedback import _failure
+
+    found = {}
+    for path in sorted(course.path("autograded", assignment, student).glob("*.ipynb")):
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            message = _failure(cell) if cell.cell_type == "code" else None
+            if gid and message:
+                found[gid] = message
+    return found
+
+
+def _variant_label(course, assignment, student):
+    from lstm_core.variants import ASSIGNMENT_VARIANTS, variant_for
+
+    key = course.term_key()
+    if not key or assignment not in ASSIGNMENT_VARIANTS:
+        return None
+    return variant_for(key, assignment, student).key
+
+
+def collect_rows(course, assignment):
+    """One :class:`StudentRow` per student with a submission in the gradebook.
+
+    Parameters
+    ----------
+    course : autograder.course.Course
+    assignment : str
+
+    Returns
+    -------
+    rows : list of StudentRow
+        Sorted by student id.
+    points : dict of str to float
+        The test cells' points, by grade_id.
+    """
+    from nbgrader.api import MissingEntry
+
+    from .grading import load_journal
+    from .jobs import NOT_GRADED, TEST
+    from .reasons import parse_reasons
+
+    journal = load_journal(course).get(assignment, {})
+    rows = []
+    with course.gradebook() as gb:
+        points = _test_points(gb, assignment)
+        for student in sorted(s.id for s in gb.students):
+            try:
+                sub = gb.find_submission(assignment, student)
+            except MissingEntry:
+                continue
+            reasons = parse_reasons(c.auto_comment for nb in sub.notebooks for c in nb.comments)
+            tests = {g.name: float(g.score or 0.0) for nb in sub.notebooks for g in nb.grades
+                     if g.name in points}
+            failures = {r.cell: r.text for r in reasons if r.kind == TEST and r.cell}
+            failures.update(_failures(course, assignment, student))
+            rows.append(StudentRow(
+                student, float(sub.score), float(sub.max_score), tests, failures,
+                graded=not any(r.kind == NOT_GRADED for r in reasons),
+                reasons=tuple(r.text for r in reasons),
+                seconds=(journal.get(student) or {}).get("seconds"),
+                variant=_variant_label(course, assignment, student)))
+    return rows, points
+
+
+def class_report(course, assignment, dest=None):
+    """Write the class report of ``assignment`` (``<course>/report/<assignment>/`` by default).
+
+    Returns
+    -------
+    page : pathlib.Path
+    """
+    from .course import CourseError
+
+    course.check_assignment(assignment)
+    rows, points = collect_rows(course, assignment)
+    if not rows:
+        raise CourseError(f"no graded submissions of {assignment} in the gradebook: run grade "
+                          "first")
+    return write_report(assignment, rows, points, dest or course.root / "report" / assignment)
