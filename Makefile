@@ -11,9 +11,28 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # OpenBLAS's thread hand-offs on a busy 2-core machine (measured by the chapters' training runs).
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: setup book test clean
+# The class's JupyterHub (deploy/jupyterhub, `make hub-setup`): configurable-http-proxy from npm in
+# .venv/hub/node (never installed globally), and the environment of every user's server,
+# .venv/hub/server, made from HUB_PYTHON (a Python every user can run) with the student install
+# (HUB_STUDENT_EXTRAS; `notebook` alone leaves TensorFlow out), nbgrader and jupyterhub-singleuser.
+HUB       := $(VENV)/hub
+HUB_STAMP := $(HUB)/.installed-stamp
+HUB_PYTHON ?= /usr/bin/python3
+HUB_STUDENT_EXTRAS ?= notebook,keras
+
+.PHONY: setup book test clean hub-setup
 
 setup: $(STAMP)
+
+hub-setup: $(HUB_STAMP)
+
+# Rebuilt when lstm_core changes (only its wheel is reinstalled then): students run the engine the grader runs.
+$(HUB_STAMP): deploy/jupyterhub/server_env.py $(wildcard lstm_core/*.py lstm_core/data/*) | $(STAMP)
+	mkdir -p $(HUB)/node
+	npm install --prefix $(HUB)/node --no-audit --no-fund --loglevel=error configurable-http-proxy@4
+	$(BIN)/python deploy/jupyterhub/server_env.py $(HUB)/server --python $(HUB_PYTHON) \
+	    --extras $(HUB_STUDENT_EXTRAS)
+	touch $(HUB_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +47,7 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	$(BIN)/python -m autograder release
 
-test: $(STAMP)
+test: $(STAMP) $(HUB_STAMP)
 	$(BIN)/python -m pytest
 
 clean:
