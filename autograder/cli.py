@@ -81,6 +81,9 @@ def _add_init(sub, fmt):
                    help="nbgrader's course id (default: the folder's name)")
     p.add_argument("--from", dest="template", default=None, metavar="COURSE",
                    help="the course to copy (default: the demo course)")
+    p.add_argument("--term-key", default=None, metavar="KEY",
+                   help="the term key, which fixes each student's variant (default: a new random "
+                        "one; give an existing course's key to keep its students' variants)")
 
 
 def _add_release(sub, fmt):
@@ -214,7 +217,8 @@ def _run_init(args, course=None):
     from .course import Course
     from .init_course import init_course
 
-    root = init_course(args.dir, course_id=args.course_id, template=args.template)
+    root = init_course(args.dir, course_id=args.course_id, template=args.template,
+                       term_key=args.term_key)
     print(f"created the course {Course(root).course_id!r} in {root}\n"
           f"next: keep it in a private repository, then\n"
           f"  python -m autograder release --course {root}")

@@ -40,7 +40,7 @@ def _check_target(dest, template):
     return dest
 
 
-def init_course(dest, course_id=None, template=None):
+def init_course(dest, course_id=None, template=None, term_key=None):
     """Create a course folder at ``dest`` from ``template`` (the demo course by default).
 
     Parameters
@@ -51,6 +51,9 @@ def init_course(dest, course_id=None, template=None):
         nbgrader's course id (letters, digits, ``-``, ``_``, ``.``); the folder's name by default.
     template : path-like, optional
         The course to copy (``nbgrader_config.py``, ``source/``, ``checks/``).
+    term_key : str, optional
+        The term key (which fixes every student's variant); a new random one by default. Give
+        the key of an existing course to make a copy whose students keep their variants.
 
     Returns
     -------
@@ -75,7 +78,7 @@ def init_course(dest, course_id=None, template=None):
         if (template / part).is_dir():
             shutil.copytree(template / part, dest / part, ignore=ignore)
     config = (template / "nbgrader_config.py").read_text()
-    term_key = f"{course_id}-{secrets.token_hex(8)}"
+    term_key = term_key or f"{course_id}-{secrets.token_hex(8)}"
     for pattern, line in ((_COURSE_ID, f"c.CourseDirectory.course_id = {course_id!r}"),
                           (_TERM_KEY, f"c.TermKey.term_key = {term_key!r}")):
         config, n = pattern.subn(line, config)

@@ -18,7 +18,7 @@ c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 
 # TensorFlow writes its C++ start-up log to stderr, and nbgrader gives zero to a test cell with
 # any stderr output. The grading kernel inherits this process's environment, so setting the
-# variable here puts it there before TensorFlow is imported. (autograder/worker.py sets it too.)
+# variable here puts it there before TensorFlow is imported. (The grader's prepare_process sets it too.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -109,7 +109,9 @@ def gradebook_rows(course, assignment):
     from autograder.reasons import reasons_from_comments
 
     out = {}
-    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}", "lstm-course") as gb:
+    from autograder.course import Course
+
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}", Course(course).course_id) as gb:
         for sub in gb.assignment_submissions(assignment):
             grades = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
             out[sub.student.id] = {
@@ -155,7 +157,9 @@ def check_gradebook_integrity(course, assignments=None):
         assert dup == [], f"students with two submissions of one assignment: {dup}"
     finally:
         con.close()
-    with Gradebook(f"sqlite:///{db}", "lstm-course") as gb:
+    from autograder.course import Course
+
+    with Gradebook(f"sqlite:///{db}", Course(course).course_id) as gb:
         for a in gb.assignments:
             if assignments and a.name not in assignments:
                 continue

@@ -19,12 +19,16 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
+from test_browser import driver  # noqa: F401 -- headless Chromium, a fixture shared with the book
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from autograder_helpers import (  # noqa: E402
-    ASSIGNMENTS, BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, copy_course, fill,
+    ASSIGNMENTS, BEGIN_HIDDEN, BEGIN_SOLUTION, COURSE, END_HIDDEN, END_SOLUTION, fill,
     grade_id, gradebook_rows, points, read_csv, read_nb, run_cli, solution_answers,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from autograder.course import Course  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +36,11 @@ pytestmark = pytest.mark.slow
 # ------------------------------------------------------------------------------ the course
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A released copy of the course; the book's html folder is a temporary one."""
-    root = copy_course(tmp_path_factory.mktemp("course"))
+    """A private course made by ``init`` outside the repository, released; the book's html
+    folder is a temporary one. It keeps the demo course's term key, so every student's variant
+    is the same from run to run."""
+    root = tmp_path_factory.mktemp("courses") / "lstm-term"
+    run_cli("init", root, "--term-key", Course(COURSE).term_key())
     with open(root / "nbgrader_config.py", "a") as fh:     # the tests' hang needs no long wait
         fh.write("\nc.GradingLimits.startup_allowance = 5\n")
     html_dir = tmp_path_factory.mktemp("html")
@@ -309,6 +316,66 @@ def test_feedback_exists_and_agrees_with_the_gradebook(course, graded):
         for reason in row["reasons"][:3]:
             start = re.sub(r"\s+", " ", reason)[:60]
             assert start in text, f"{student}: reason missing from the feedback: {reason}"
+
+
+def _hidden_lines(course, assignment):
+    """The lines of the assignment's hidden tests that are not also lines of its release."""
+    src = read_nb(course.root / "source" / assignment / f"{assignment}.ipynb")
+    hidden = set()
+    for cell in src.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            s = line.strip()
+            if s == BEGIN_HIDDEN or s == END_HIDDEN:
+                inside = s == BEGIN_HIDDEN
+            elif inside and len(s) > 3:
+                hidden.add(s)
+    public = {line.strip() for cell in read_nb(released(course, assignment)).cells
+              for line in cell.source.splitlines()}
+    return hidden - public
+
+
+def test_no_line_of_a_hidden_test_reaches_the_feedback(course, graded):
+    hidden = _hidden_lines(course, graded.assignment)
+    assert len(hidden) > 10, "the assignment's hidden tests were not found"
+    kinds = {"solution", "blank", "wrong", "alice", "bob", "carol"}
+    files = sorted((course.root / "feedback").glob(f"*/{graded.assignment}/*.html"))
+    assert any(k in f.parts[-3] for f in files for k in kinds), files
+    for path in files:
+        text = html.unescape(re.sub(r"<[^>]+>", "\n", path.read_text()))
+        lines = {line.strip() for line in text.splitlines()}
+        leaked = sorted(lines & hidden)
+        assert not leaked, f"{path}: hidden-test lines in the feedback: {leaked[:3]}"
+        assert "BEGIN HIDDEN TESTS" not in text and "Traceback" not in text, path
+
+
+def test_the_feedback_lists_every_graded_cell_with_its_points(course, graded):
+    for student, row in graded.rows.items():
+        path = course.root / "feedback" / student / graded.assignment / f"{graded.assignment}.html"
+        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", path.read_text())))
+        assert "Your grade, cell by cell" in text, student
+        for cell, score in row["grades"].items():
+            if cell in graded.points:
+                assert re.search(rf"{re.escape(cell)} {score or 0:g} / {graded.points[cell]:g} ",
+                                 text), (student, cell)
+
+
+def test_the_class_report_agrees_with_the_gradebook(course, graded, driver):
+    out = run_cli("report", graded.assignment, "--course", course.root).stdout
+    page = course.root / "report" / graded.assignment / "index.html"
+    assert str(page) in out and page.is_file()
+    rows = {r["student"]: r for r in read_csv(page.with_name("report.csv"))}
+    assert set(rows) == set(graded.rows)
+    for student, row in graded.rows.items():
+        assert float(rows[student]["score"]) == row["score"], student
+        for cell in graded.points:
+            assert float(rows[student][cell]) == (row["grades"].get(cell) or 0), (student, cell)
+    driver.get(page.as_uri())
+    images = driver.find_elements("tag name", "img")
+    assert len(images) >= 3
+    assert all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0",
+                                     img) for img in images)
+    assert "pass rate" in driver.page_source.lower() and "discrimination" in driver.page_source
 
 
 def test_csv_agrees_with_the_gradebook(graded):
