@@ -8,7 +8,10 @@ unresolvable, as a student's offline laptop would be. Each page fails on:
 * an image that did not load (``naturalWidth == 0``);
 * math that MathJax did not render (a ``.math`` element without ``mjx-container``), or a
   MathJax error node;
-* a link, script, stylesheet or image URL of the site that points to no file in the build.
+* a link, script, stylesheet or image URL of the site that points to no file in the build;
+* a code cell that needs horizontal scrolling at the window's width of 1280 px: inside every
+  ``.cell`` (input and outputs, with hidden inputs and dropdown solutions opened), no element
+  that scrolls horizontally may be wider inside than its box.
 
 A full-page screenshot of each page goes to ``_build/screenshots/`` in the repository, for a
 person to look at. Chromium and chromedriver are Debian packages; without them the test fails
@@ -86,6 +89,28 @@ const done = arguments[arguments.length - 1];
   out.textLength = (document.querySelector("main") || document.body).innerText.length;
   done(out);
 })().catch(e => done({fatal: String(e)}));
+"""
+
+
+# Opens every collapsed part of the page (hidden inputs are <details>, dropdown hints and
+# solutions are hidden by sphinx-togglebutton's class), then lists every element inside a code
+# cell that scrolls horizontally and whose content is wider than its box.
+OVERFLOW_JS = r"""
+document.querySelectorAll("details").forEach(d => { d.open = true; });
+document.querySelectorAll(".toggle-hidden").forEach(e => e.classList.remove("toggle-hidden"));
+const found = [];
+document.querySelectorAll(".cell").forEach(cell => {
+  cell.querySelectorAll("*").forEach(el => {
+    const overflow = getComputedStyle(el).overflowX;
+    if ((overflow === "auto" || overflow === "scroll") && el.scrollWidth > el.clientWidth + 1) {
+      const line = el.textContent.split("\n").reduce((a, l) => (l.length > a.length ? l : a), "");
+      found.push({inside: el.closest(".cell_input") ? "input" : "output",
+                  scrollWidth: el.scrollWidth, clientWidth: el.clientWidth,
+                  line: line.slice(0, 100)});
+    }
+  });
+});
+return {cells: document.querySelectorAll(".cell").length, found: found};
 """
 
 
@@ -206,14 +231,45 @@ def test_every_built_page_is_visited(book_html):
     assert built == set(PAGES), f"pages the browser test does not open: {sorted(built - set(PAGES))}"
 
 
+def scrolling_code(browser) -> list[str]:
+    """The code cells of the open page that need horizontal scrolling (opens every toggle)."""
+    result = browser.execute_script(OVERFLOW_JS)
+    return [f"a code cell's {f['inside']} scrolls horizontally ({f['scrollWidth']} px of content "
+            f"in {f['clientWidth']} px): {f['line']!r}" for f in result["found"]]
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_in_browser(page, book_html, site, driver):
     info, problems = inspect(driver, site, book_html, page)
     _screenshot(driver, SCREENSHOTS / (re.sub(r"[^\w.-]+", "__", page.removesuffix(".html")) + ".png"))
+    problems += scrolling_code(driver)      # after the screenshot: it opens every toggle
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)
     assert info["textLength"] > 50, f"{page} shows almost no text"
     if page.startswith("chapters/") and page != "chapters/references.html":
         assert info["math"] == 0 or info["mjxContainers"] >= info["math"]
+
+
+def test_scrolling_code_is_found_even_when_hidden(driver, tmp_path):
+    """The overflow check itself, on a page of known widths: a long line in a 300 px cell is
+    found, also inside a collapsed <details> and a toggled-away solution; short lines are not."""
+    long_line, short_line = "x = 1  # " + "a" * 120, "x = 1"
+    page = tmp_path / "cells.html"
+    page.write_text(f"""<!DOCTYPE html><html><head><style>
+      pre {{ overflow-x: auto; width: 300px; font: 14px monospace; }}
+      .toggle-hidden {{ display: none; }}
+    </style></head><body>
+      <div class="cell"><div class="cell_input"><pre>{short_line}</pre></div></div>
+      <div class="cell"><div class="cell_input"><pre>{long_line}</pre></div></div>
+      <div class="cell"><details><summary>show</summary>
+        <div class="cell_input"><pre>{long_line}</pre></div></details></div>
+      <div class="solution toggle-hidden"><div class="cell">
+        <div class="cell_output"><pre>{long_line}</pre></div></div></div>
+      <pre>{long_line}</pre>
+    </body></html>""", encoding="utf-8")
+    driver.get(page.resolve().as_uri())
+    found = scrolling_code(driver)
+    assert len(found) == 3, found                  # the long line outside any cell is not code
+    assert sum("output" in f for f in found) == 1
 
 
 def test_root_page_renders_from_a_folder_without_a_server(book_html, driver):
