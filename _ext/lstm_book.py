@@ -56,9 +56,16 @@ It does what the stock Jupyter Book 1 configuration cannot:
    a student runs. It is built from a copy of the packages, with the build
    tools of the book's own environment (no network, no files in the checkout).
 
-Launch-button URLs can also be set without editing ``_config.yml``:
-``LSTM_BOOK_BINDERHUB_URL``, ``LSTM_BOOK_COLAB_URL``, ``LSTM_BOOK_JUPYTERHUB_URL``
-(an empty value removes that button).
+7. **Launch buttons that lead somewhere.** A button is shown only when its target is set.
+   The JupyterHub button of a chapter opens that chapter on the class's hub
+   (``launch_buttons.jupyterhub_url`` in ``_config.yml``, or ``LSTM_BOOK_JUPYTERHUB_URL`` at
+   build time): ``<hub>/hub/user-redirect/lab/tree/lstm-book/<chapter>.ipynb``, the copy of
+   the book's notebooks that the class hub (``deploy/jupyterhub``) puts into every home. It
+   replaces the theme's own JupyterHub button, which needs a public repository and
+   nbgitpuller on the hub. Binder, Colab and Live Code (thebe, which runs on Binder) need
+   ``repository.url``: without it they are not shown, nor are the repository and issue
+   buttons. ``LSTM_BOOK_BINDERHUB_URL`` and ``LSTM_BOOK_COLAB_URL`` set those two at build
+   time (an empty value of any of the three variables removes that button).
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
@@ -86,6 +94,16 @@ LAUNCH_ENV = {
     "colab_url": "LSTM_BOOK_COLAB_URL",
     "jupyterhub_url": "LSTM_BOOK_JUPYTERHUB_URL",
 }
+#: Launch buttons that run the page on a service which clones ``repository.url``.
+REPOSITORY_LAUNCHERS = ("binderhub_url", "colab_url", "deepnote_url")
+#: Header buttons that link to ``repository.url``.
+REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button")
+#: The folder of every home on the class hub that holds the book's notebooks
+#: (``deploy/jupyterhub/hubsettings.py``, ``BOOK_FOLDER``).
+HUB_BOOK_FOLDER = "lstm-book"
+#: The Sphinx configuration value that holds the class hub's URL (see 7. above).
+HUB_URL_CONFIG = "lstm_book_jupyterhub_url"
+HUB_INTERFACES = {"jupyterlab": "lab/tree", "classic": "tree"}
 #: Where MathJax goes inside the HTML output (``_static/`` + this).
 MATHJAX_DIR = "mathjax"
 #: What of MathJax's ``es5`` folder is copied: the one combined component the
@@ -165,10 +183,7 @@ def _config_inited(app: Sphinx, config: Config) -> None:
         config.nb_execution_mode = mode
         logger.info(f"[lstm_book] notebook execution mode from {EXECUTE_ENV}: {mode}")
 
-    launch = config.html_theme_options.setdefault("launch_buttons", {})
-    for key, var in LAUNCH_ENV.items():
-        if var in os.environ:
-            launch[key] = os.environ[var].strip()
+    _configure_launch_buttons(config)
 
     path = config.mathjax_path or ""
     if "://" in path or path.startswith("//") or path.startswith("/"):
@@ -177,6 +192,73 @@ def _config_inited(app: Sphinx, config: Config) -> None:
             f"offline: use '{MATHJAX_DIR}/{MATHJAX_ENTRY}' (copied into _static/)"
         )
     mathjax_source()  # fail early, before any notebook runs, if it is missing
+
+
+def _configure_launch_buttons(config: Config) -> None:
+    """Keep only the buttons whose target is set (see 7. above)."""
+    options = config.html_theme_options
+    launch = options.setdefault("launch_buttons", {})
+    for key, var in LAUNCH_ENV.items():
+        if var in os.environ:
+            launch[key] = os.environ[var].strip()
+    # The theme's JupyterHub button clones the repository with nbgitpuller; ours opens the
+    # class hub's copy of the notebook, so the theme never sees the URL.
+    setattr(config, HUB_URL_CONFIG, (launch.pop("jupyterhub_url", "") or "").strip().rstrip("/"))
+    if not (options.get("repository_url") or "").strip():
+        for key in REPOSITORY_LAUNCHERS:
+            if launch.get(key):
+                logger.info(f"[lstm_book] no {key} button: it needs repository.url")
+            launch[key] = ""
+        for key in REPOSITORY_BUTTONS:
+            options[key] = False
+    if not launch.get("binderhub_url"):
+        launch["thebe"] = False               # Live Code runs on Binder
+
+
+def hub_launch_url(hub_url: str, docname: str, interface: str = "jupyterlab") -> str:
+    """The URL that opens the notebook of ``docname`` on the class hub.
+
+    Parameters
+    ----------
+    hub_url : str
+        The hub's address (``https://hub.example.edu``).
+    docname : str
+        The page's document name (``chapters/01_introduction``).
+    interface : str
+        ``"jupyterlab"`` or ``"classic"``.
+
+    Returns
+    -------
+    url : str
+        ``<hub>/hub/user-redirect/lab/tree/lstm-book/<docname>.ipynb``: JupyterHub logs the
+        reader in, starts their server and opens their copy of the notebook.
+    """
+    if interface not in HUB_INTERFACES:
+        raise ConfigError(f"launch_buttons.notebook_interface={interface!r}: expected one of "
+                          f"{', '.join(HUB_INTERFACES)}")
+    path = quote(f"{HUB_BOOK_FOLDER}/{docname}.ipynb")
+    return f"{hub_url.rstrip('/')}/hub/user-redirect/{HUB_INTERFACES[interface]}/{path}"
+
+
+def _add_hub_button(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """The JupyterHub launch button of a notebook page (after the theme's buttons)."""
+    hub_url = getattr(app.config, HUB_URL_CONFIG, "")
+    buttons = context.get("header_buttons")
+    if not hub_url or buttons is None or pagename not in app.env.all_docs:
+        return
+    if Path(app.env.doc2path(pagename)).suffix != ".ipynb":
+        return
+    launch = app.config.html_theme_options.get("launch_buttons", {})
+    url = hub_launch_url(hub_url, pagename, launch.get("notebook_interface", "jupyterlab"))
+    group = next((b for b in buttons if b.get("label") == "launch-buttons"), None)
+    if group is None:
+        group = {"type": "group", "tooltip": "Launch interactive content",
+                 "icon": "fas fa-rocket", "buttons": [], "label": "launch-buttons"}
+        buttons.insert(0, group)
+    group["buttons"].append({
+        "type": "link", "text": "JupyterHub", "url": url,
+        "tooltip": "Open this chapter on the class's JupyterHub",
+        "icon": "_static/images/logo_jupyterhub.svg", "label": "launch-jupyterhub-button"})
 
 
 def _dedupe_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
@@ -259,7 +341,10 @@ def setup(app: Sphinx) -> dict:
         highlighting_logger.addFilter(_TracebackLexingFilter())
     # priority < 500: before myst-nb reads its configuration on builder-inited
     app.connect("config-inited", _config_inited, priority=400)
+    app.add_config_value(HUB_URL_CONFIG, "", "html")
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    # after the theme's launch, source and header buttons (priority 501)
+    app.connect("html-page-context", _add_hub_button, priority=502)
     app.connect("builder-inited", _declare_parallel_safe)
     # after myst-nb's own builder-inited handler (priority 500), which sets the cache's path
     app.connect("builder-inited", _create_jupyter_cache, priority=900)
