@@ -366,19 +366,16 @@ def glue_references(doc: str) -> list[tuple[str, str, str | None]]:
 
 
 def glued_values(book_build, doc: str) -> dict[str, str]:
-    """Key -> text/plain of every value the executed notebook glued (the build's copy)."""
-    import nbformat
+    """Key -> text/plain of every value the executed notebook glued: the ``<doc>.glue.json``
+    that myst-nb writes beside its executed copy and pastes the page's glue references from."""
+    import json
 
-    path = book_build.root / "_build" / "jupyter_execute" / f"{doc}.ipynb"
-    assert path.is_file(), f"the build kept no executed copy of {doc}: {path}"
-    values = {}
-    for cell in nbformat.read(path, as_version=4).cells:
-        for output in cell.get("outputs", []):
-            record = output.get("metadata", {}).get("scrapbook")
-            if record:
-                plain = [v for mime, v in output["data"].items() if mime.endswith("text/plain")]
-                values[record["name"]] = plain[0] if plain else ""
-    return values
+    path = book_build.root / "_build" / "jupyter_execute" / f"{doc}.glue.json"
+    assert path.is_file(), f"the build kept no glue data for {doc}: {path}"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {key: next((v for mime, v in output.get("data", {}).items()
+                       if mime.endswith("text/plain")), "")
+            for key, output in data.items()}
 
 
 def test_every_glued_number_in_the_prose_exists_and_formats(book_build):
