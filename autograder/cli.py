@@ -193,6 +193,9 @@ def _add_validate(sub, fmt):
     p.add_argument("notebook", metavar="NOTEBOOK")
     p.add_argument("--cell-timeout", type=float, default=None, metavar="S",
                    help="seconds per cell (default: as in grading)")
+    p.add_argument("--student", default=None, metavar="ID",
+                   help="check it on this student's variant, as grading their submission does "
+                        "(default: the id typed in the notebook, or the hub's user)")
     _course_option(p)
 
 
@@ -279,7 +282,8 @@ def _run_export(args, course):
 def _run_validate(args, course):
     from .validate import validate_notebook
 
-    return validate_notebook(course, args.notebook, cell_timeout=args.cell_timeout)
+    return validate_notebook(course, args.notebook, cell_timeout=args.cell_timeout,
+                             student=args.student)
 
 
 def _run_report(args, course):

@@ -9,6 +9,7 @@ or a cell changed type.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -41,7 +42,7 @@ class GradingValidator(Validator):
         return not any(self.results.get(k) for k in problems)
 
 
-def validate_notebook(course, path, cell_timeout=None, stream=None):
+def validate_notebook(course, path, cell_timeout=None, stream=None, student=None):
     """Validate one notebook.
 
     Parameters
@@ -53,6 +54,9 @@ def validate_notebook(course, path, cell_timeout=None, stream=None):
         Seconds per cell; the course's ``Execute.timeout`` by default.
     stream : file, optional
         Where to print (standard output by default).
+    student : str, optional
+        Run it as the grader runs this student's submission: on their variant, whatever id the
+        notebook holds. Without it, the notebook's own id cell (or the hub's user) decides.
 
     Returns
     -------
@@ -66,6 +70,10 @@ def validate_notebook(course, path, cell_timeout=None, stream=None):
     sections = {} if cell_timeout is None else {"Execute": {"timeout": int(cell_timeout)}}
     validator = GradingValidator(config=course.make_config(**sections))
     validator.stream = stream
+    if student:
+        from lstm_core.variants import STUDENT_ENV
+
+        os.environ[STUDENT_ENV] = student          # the kernel inherits this process's environment
     try:
         validator.validate_and_print(str(path.resolve()))
     except Exception as exc:                  # noqa: BLE001 -- not JSON, not a notebook, ...

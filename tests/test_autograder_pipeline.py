@@ -428,9 +428,9 @@ def test_a_notebook_past_its_time_limit_is_stopped(course, lesson):
 def test_validate_exits_zero_on_the_solution_and_one_on_the_blank(course, assignment, tmp_path):
     rel = released(course, assignment)
     solved = fill(rel, solution_answers(course.root, assignment), tmp_path / f"{assignment}.ipynb")
-    ok = run_cli("validate", solved, "--course", course.root, check=False)
+    ok = run_cli("validate", solved, "--course", course.root, "--student", "s000", check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    blank = run_cli("validate", rel, "--course", course.root, check=False)
+    blank = run_cli("validate", rel, "--course", course.root, "--student", "s000", check=False)
     assert blank.returncode == 1
     assert "VALIDATION FAILED" in blank.stdout and "NotImplementedError" in blank.stdout
 
@@ -440,7 +440,7 @@ def test_validate_shows_the_failing_test_message(course, tmp_path):
     sol = solution_answers(course.root, a)
     wrong = dict(sol, **{"lstm-backward": replaced(sol["lstm-backward"], "dh[:, t] + dh_next", "dh[:, t]")})
     path = fill(released(course, a), wrong, tmp_path / f"{a}.ipynb")
-    out = run_cli("validate", path, "--course", course.root, check=False)
+    out = run_cli("validate", path, "--course", course.root, "--student", "s000", check=False)
     assert out.returncode == 1
     assert "VALIDATION FAILED ON 1 CELL(S)" in out.stdout
     assert "dx is wrong" in out.stdout
@@ -449,7 +449,7 @@ def test_validate_shows_the_failing_test_message(course, tmp_path):
 def test_validate_accepts_the_honest_keras_solution(course, tmp_path):
     a = "lstm-keras"
     solved = fill(released(course, a), solution_answers(course.root, a), tmp_path / f"{a}.ipynb")
-    out = run_cli("validate", solved, "--course", course.root, check=False)
+    out = run_cli("validate", solved, "--course", course.root, "--student", "s000", check=False)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
