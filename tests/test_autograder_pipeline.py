@@ -432,7 +432,8 @@ def test_validate_exits_zero_on_the_solution_and_one_on_the_blank(course, assign
     assert ok.returncode == 0, ok.stdout + ok.stderr
     blank = run_cli("validate", rel, "--course", course.root, "--student", "s000", check=False)
     assert blank.returncode == 1
-    assert "VALIDATION FAILED" in blank.stdout and "NotImplementedError" in blank.stdout
+    assert "VALIDATION FAILED" in blank.stdout
+    assert "NotImplementedError" in blank.stdout or "is not defined" in blank.stdout   # a stub function, or none
 
 
 def test_validate_shows_the_failing_test_message(course, tmp_path):
