@@ -24,6 +24,7 @@ import contextlib
 import json
 import platform
 import re
+import shutil
 import sys
 import threading
 import time
@@ -181,8 +182,6 @@ def bench(assignments, idle_seconds: float) -> dict:
         lifecycle.stop(settings)
         lifecycle.remove(settings)
         unixusers.remove_group(settings.unix_group)
-        import shutil
-
         shutil.rmtree(hub.root, ignore_errors=True)
     return results
 

@@ -83,7 +83,9 @@ def cmd_up(args) -> int:
         for name, password in passwords.items():
             print(f"  log in as {name:<14} password {password}")
         print(f"  (the passwords are in {settings.state / PASSWORDS})")
-    print(f"stop it with: {Path(sys.argv[0]).name} down")
+    stop = ("sudo deploy/jupyterhub/demo down" if args.demo
+            else f"sudo {sys.executable} {Path(__file__)} --state {settings.state} down")
+    print(f"stop it with: {stop}")
     return 0
 
 
@@ -95,6 +97,8 @@ def cmd_down(args) -> int:
         print(f"  ended a leftover process: {line}")
     if args.purge:
         lifecycle.remove(settings)
+        if settings.state.parent == DEMO_ROOT and not any(DEMO_ROOT.iterdir()):
+            DEMO_ROOT.rmdir()
         print("removed the class's users (with their homes and the course), the exchange "
               "and the hub's state")
     return 0

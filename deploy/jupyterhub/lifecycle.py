@@ -1,8 +1,8 @@
 """Set up, start and stop a class hub (as root): users, the course, the exchange, JupyterHub.
 
 ``prepare`` makes what the hub needs (the instructors' Unix group, the course with
-``python -m autograder init``, the exchange's folders with their owners and modes) and checks
-that every user can run their role's environment; ``start`` runs JupyterHub in its own session
+``python -m autograder init``, the exchange's folders with their owners and modes), checks
+that every user can run their role's environment and puts the students into the gradebook; ``start`` runs JupyterHub in its own session
 and waits until it answers; ``stop`` ends it (JupyterHub stops every server and the proxy) and
 ends whatever of the class's processes is left; ``remove`` deletes what ``prepare`` made.
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psutil
 
+import term
 import unixusers
 from hubsettings import HERE, REPO, ROLES_DIR, HubSettings
 
@@ -121,6 +122,7 @@ def prepare(settings: HubSettings, passwords: dict[str, str] | None = None) -> N
     make_course(settings)
     make_exchange(settings)
     check_access(settings)
+    term.enroll(settings)
 
 
 def _url_answers(url: str) -> bool:

@@ -8,6 +8,7 @@ are given back to the instructor afterwards.
 ======================  ==========================================================  ==========
 step                    what runs                                                   as
 ======================  ==========================================================  ==========
+:func:`enroll`          ``nbgrader db student import`` (the class's students)       instructor
 :func:`release`         ``python -m autograder release`` (generate, leak check),   instructor
                         ``nbgrader release_assignment``
 :func:`collect`         ``nbgrader collect``                                       instructor
@@ -21,6 +22,7 @@ step                    what runs                                               
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -42,6 +44,17 @@ def as_instructor(settings: HubSettings, argv: list[str], timeout: float = 900
     """Run ``argv`` in the course folder as its instructor, with the instructor's environment."""
     return unixusers.run_as(settings.owner, argv, env=settings.environment("instructor"),
                             cwd=settings.course, timeout=timeout)
+
+
+def enroll(settings: HubSettings) -> str:
+    """Put the class's students into the gradebook (``nbgrader db student import``), so that
+    the export has a row for every student, with or without a submission."""
+    roster = settings.course / "roster.csv"
+    roster.write_text("id\n" + "".join(f"{s}\n" for s in settings.students), encoding="utf-8")
+    entry = unixusers.pwd.getpwnam(settings.owner)
+    os.chown(roster, entry.pw_uid, entry.pw_gid)
+    proc = as_instructor(settings, [_nbgrader(settings), "db", "student", "import", str(roster)])
+    return proc.stdout + proc.stderr
 
 
 def release(settings: HubSettings, assignments: list[str]) -> str:
@@ -98,8 +111,12 @@ def return_feedback(settings: HubSettings, assignment: str) -> str:
 
 
 def export(settings: HubSettings, to: Path | None = None) -> Path:
-    """Export the gradebook as CSV (default ``<course>/grades.csv``); return the file."""
-    target = Path(to) if to else settings.course / "grades.csv"
-    as_instructor(settings, [_python(settings), "-m", "autograder", "export", "--to", str(target),
+    """Export the gradebook as CSV into ``<course>/grades.csv`` (as the instructor), and copy it
+    to ``to`` if given (as root, so any folder will do); return the file written last."""
+    written = settings.course / "grades.csv"
+    as_instructor(settings, [_python(settings), "-m", "autograder", "export", "--to", str(written),
                              "--course", str(settings.course)])
-    return target
+    if to is None:
+        return written
+    shutil.copyfile(written, to)
+    return Path(to)
