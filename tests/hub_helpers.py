@@ -79,9 +79,11 @@ def make_class(students: list[str], course_id: str = "lstm-hub-test") -> HubClas
 def solution_for(course: Path, assignment: str, student: str) -> dict[str, str]:
     """THE place that picks the solution of ``student``'s variant of ``assignment``.
 
-    Until the course has per-student variants (``lstm_core.variants``: the variant follows from
-    the course's term key, the assignment and the student id, on the hub the
-    ``JUPYTERHUB_USER``), every student's solution is the course's plain solution.
+    A student's variant follows from the course's term key, the assignment and the student id
+    (``lstm_core.variants``: on the hub the kernel reads ``JUPYTERHUB_USER``, the grader sets
+    the submission's id). The demo course's solutions are written once for every variant (they
+    compute with ``VARIANT``), so each student's solution is the course's solution; a course
+    whose answers differ per variant would build them here.
 
     Returns
     -------
