@@ -44,6 +44,7 @@ from hub_helpers import (  # noqa: E402
 )
 
 import lifecycle  # noqa: E402  (deploy/jupyterhub, put on the path by hub_helpers)
+import singleuser  # noqa: E402
 import unixusers  # noqa: E402
 from hubsettings import BOOK_FOLDER  # noqa: E402
 
@@ -297,7 +298,7 @@ def books(hub, tmp_path_factory):
 def test_4_the_book_shows_only_buttons_that_lead_somewhere(hub, books):
     url = lstm_book.hub_launch_url(hub.settings.url, BOOK_CHAPTER)
     assert url == f"{hub.settings.url}/hub/user-redirect/lab/tree/{BOOK_FOLDER}/{BOOK_CHAPTER}.ipynb"
-    assert lstm_book.HUB_BOOK_FOLDER == BOOK_FOLDER
+    assert lstm_book.HUB_BOOK_FOLDER == BOOK_FOLDER == singleuser.BOOK_FOLDER
     for kind, page in books.items():
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
         launch = [a["href"] for a in soup.select(".dropdown-launch-buttons a[href]")]
