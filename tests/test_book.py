@@ -257,12 +257,21 @@ def test_bibliography_lists_every_entry(book_html):
 
 
 def _scratch_book(root: Path, cells_by_doc: dict[str, list]) -> Path:
-    """A tiny book with the course's _config.yml and _ext/, holding the given notebooks."""
+    """A tiny book with the course's _config.yml and _ext/, holding the given notebooks, and
+    the project files the extension packs into the student's wheel when the build finishes."""
     import nbformat
+
+    sys.path.insert(0, str(REPO / "_ext"))
+    import lstm_book
 
     shutil.copy(REPO / "_config.yml", root / "_config.yml")
     shutil.copy(REPO / "references.bib", root / "references.bib")
     shutil.copytree(REPO / "_ext", root / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in lstm_book.WHEEL_SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(REPO / name, root / name)
     for doc, cells in cells_by_doc.items():
         nb = nbformat.v4.new_notebook(cells=cells)
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
