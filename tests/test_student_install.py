@@ -125,3 +125,9 @@ def test_the_check_passes_the_solution_and_fails_the_blank(assignment, student_e
     assert nobody.returncode == 1 and re.search(r"setup +variant +FAILED .*STUDENT_ID", nobody.stdout), (
         nobody.stdout)
     assert not any(c.get("outputs") for c in read_nb(blank).cells)    # the file is not changed
+
+
+def test_the_exercises_chapter_links_the_wheel_it_names(book_html, wheel):
+    page = (book_html / "chapters" / "10_exercises.html").read_text()
+    assert f'href="../install/{wheel.name}"' in page
+    assert _student_command(book_html) == f"{wheel.name}[notebook]"
