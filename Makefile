@@ -27,7 +27,7 @@ setup: $(STAMP)
 hub-setup: $(HUB_STAMP)
 
 # Rebuilt when lstm_core changes (only its wheel is reinstalled then): students run the engine the grader runs.
-$(HUB_STAMP): deploy/jupyterhub/server_env.py $(wildcard lstm_core/*.py lstm_core/data/*) | $(STAMP)
+$(HUB_STAMP): deploy/jupyterhub/server_env.py _ext/student_wheel.py $(wildcard lstm_core/*.py lstm_core/data/*) | $(STAMP)
 	mkdir -p $(HUB)/node
 	npm install --prefix $(HUB)/node --no-audit --no-fund --loglevel=error configurable-http-proxy@4
 	$(BIN)/python deploy/jupyterhub/server_env.py $(HUB)/server --python $(HUB_PYTHON) \

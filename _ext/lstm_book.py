@@ -73,9 +73,6 @@ from __future__ import annotations
 import logging as logging_std
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -293,32 +290,19 @@ def _copy_mathjax(app: Sphinx, exception) -> None:
         shutil.copy2(license_file, dest / "LICENSE")
 
 
-#: What goes into the student's wheel: lstm_core and the files its metadata names (no grader).
-WHEEL_SOURCES = ("pyproject.toml", "README.md", "lstm_core")
 WHEEL_DIR = "install"
 
 
 def _build_student_wheel(app: Sphinx, exception) -> None:
-    """Put a wheel of the project into ``<html>/install/`` (see 6. above)."""
+    """Put the student's wheel (:mod:`student_wheel`) into ``<html>/install/`` (see 6. above)."""
     if exception is not None or app.builder.format != "html":
         return
-    root = Path(app.confdir)
-    dest = Path(app.outdir) / WHEEL_DIR
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in WHEEL_SOURCES:
-            src = root / name
-            if src.is_dir():
-                shutil.copytree(src, Path(tmp) / name,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(src, Path(tmp) / name)
-        for old in dest.glob("*.whl"):
-            old.unlink()
-        proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                               "--no-build-isolation", "--wheel-dir", str(dest), tmp],
-                              cwd=tmp, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise ExtensionError(f"the student's wheel could not be built:\n{proc.stderr}")
+    from student_wheel import build_student_wheel
+
+    try:
+        build_student_wheel(app.confdir, Path(app.outdir) / WHEEL_DIR)
+    except RuntimeError as exc:
+        raise ExtensionError(str(exc)) from exc
 
 
 class _TracebackLexingFilter(logging_std.Filter):

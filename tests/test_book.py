@@ -262,12 +262,12 @@ def _scratch_book(root: Path, cells_by_doc: dict[str, list]) -> Path:
     import nbformat
 
     sys.path.insert(0, str(REPO / "_ext"))
-    import lstm_book
+    from student_wheel import WHEEL_SOURCES
 
     shutil.copy(REPO / "_config.yml", root / "_config.yml")
     shutil.copy(REPO / "references.bib", root / "references.bib")
     shutil.copytree(REPO / "_ext", root / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in lstm_book.WHEEL_SOURCES:
+    for name in WHEEL_SOURCES:
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:

@@ -22,43 +22,22 @@ folder that holds only a link to the repository's ``autograder`` package (made h
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-#: What the student's wheel is built from (as ``_ext/lstm_book.py`` builds the book's wheel).
-WHEEL_SOURCES = ("pyproject.toml", "README.md", "lstm_core")
 #: What a server needs beside the wheel (the same pins as pyproject.toml's extras).
 SERVER_REQUIREMENTS = ("nbgrader>=0.9.6,<0.10", "jupyterhub>=5.2,<7")
 
 
 def build_wheel(dest: Path) -> Path:
-    """Build the wheel of ``lstm_core`` alone (no grader, no course) into ``dest``.
+    """The wheel of ``lstm_core`` alone (no grader, no course), built into ``dest`` by the
+    book's own builder (``_ext/student_wheel.py``)."""
+    sys.path.insert(0, str(REPO / "_ext"))
+    from student_wheel import build_student_wheel
 
-    Returns
-    -------
-    wheel : Path
-        The ``.whl`` file.
-    """
-    dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in WHEEL_SOURCES:
-            src = REPO / name
-            if src.is_dir():
-                shutil.copytree(src, Path(tmp) / name,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(src, Path(tmp) / name)
-        for old in dest.glob("*.whl"):
-            old.unlink()
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                        "--no-build-isolation", "--wheel-dir", str(dest), tmp],
-                       cwd=tmp, check=True)
-    (wheel,) = dest.glob("*.whl")
-    return wheel
+    return build_student_wheel(REPO, dest)
 
 
 def grader_path(env_dir: Path) -> Path:
