@@ -91,7 +91,8 @@ class CellRuns:
         return np.where(below.any(axis=1), below.argmax(axis=1) + 1, 0)
 
 
-def compare_cells(cells, X, y, X_val, y_val, seeds, H, prepare=None, **fit_kwargs):
+def compare_cells(cells, X, y, X_val, y_val, seeds, H, prepare=None,
+                  **fit_kwargs):
     """Train every cell from every seed on the same data with :func:`lstm_core.trainer.fit`.
 
     Parameters
@@ -128,22 +129,27 @@ def compare_cells(cells, X, y, X_val, y_val, seeds, H, prepare=None, **fit_kwarg
         If ``cells`` or ``seeds`` is empty, a cell is not registered, or the
         data have the wrong shapes (as :func:`lstm_core.trainer.fit`).
     """
-    cells, seeds = [get_cell(c).name for c in cells], [int(s) for s in seeds]
+    cells, seeds = ([get_cell(c).name for c in cells],
+                    [int(s) for s in seeds])
     if not cells or not seeds:
-        raise ValueError(f"give at least one cell and one seed; got cells={cells}, seeds={seeds}")
+        raise ValueError("give at least one cell and one seed; "
+                         f"got cells={cells}, seeds={seeds}")
     D, out_dim = np.shape(X)[-1], np.shape(y)[-1]
     runs = {}
     for cell in cells:
         curves, n_params = [], None
         for seed in seeds:
-            params = init_model(cell, D, H, out_dim, np.random.default_rng(seed))
+            params = init_model(cell, D, H, out_dim,
+                                np.random.default_rng(seed))
             if prepare is not None:
                 prepare(params)
-            n_params = sum(params[k].size for k in get_cell(cell).param_names)
+            n_params = sum(params[k].size
+                           for k in get_cell(cell).param_names)
             _, history = fit(params, X, y, np.random.default_rng(seed),
                              X_val=X_val, y_val=y_val, **fit_kwargs)
             curves.append(history["val_loss"])
-        runs[cell] = CellRuns(cell, tuple(seeds), int(n_params), np.array(curves))
+        runs[cell] = CellRuns(cell, tuple(seeds), int(n_params),
+                              np.array(curves))
     return runs
 
 
