@@ -35,7 +35,7 @@ from autograder_helpers import (  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 import lstm_core.variants as V  # noqa: E402
-from autograder.verify import OutsideCheck, load_check, verify_notebook  # noqa: E402
+from autograder.verify import load_check, verify_notebook  # noqa: E402
 
 TERM_KEY = "lstm-demo-2026"          # the demo course's key, as its notebooks' variant cells hold it
 CHAPTER = REPO / "chapters" / "10_exercises.ipynb"
@@ -302,13 +302,6 @@ def test_a_lesson_notebook_of_another_id_loses_only_the_quick_check_letter(writt
 CHECKS = {a: load_check(COURSE / "checks", a) for a in ASSIGNMENTS}
 
 
-def bound(check, student, key=TERM_KEY):
-    """The check for one student (until the grader passes the student itself)."""
-    return OutsideCheck(cases=lambda rng, **_: check.cases(rng, student_id=student, term_key=key),
-                        seed=check.seed, skip_cells=check.skip_cells,
-                        skip_if_contains=check.skip_if_contains)
-
-
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_each_check_computes_the_students_variant_as_the_notebook_does(assignment):
     check = CHECKS[assignment]
@@ -340,7 +333,8 @@ def test_the_outside_check_confirms_the_solution_for_the_students_variant(assign
                                                                           tmp_path, monkeypatch):
     sid = IDS[assignment][index]
     monkeypatch.setenv(V.STUDENT_ENV, sid)          # the runner's kernel-less process reads it too
-    assert verify_notebook(bound(CHECKS[assignment], sid), source_nb(assignment), tmp_path, None) == {}
+    assert verify_notebook(CHECKS[assignment], source_nb(assignment), tmp_path, sid, TERM_KEY,
+                           None) == {}
 
 
 @pytest.mark.parametrize("written_for, run_as", [("standard-cs231n", "standard-keras"),
@@ -350,7 +344,7 @@ def test_the_outside_check_refuses_another_variants_solution(written_for, run_as
     monkeypatch.setenv(V.STUDENT_ENV, sid)
     nb = specialised(source_nb("lstm-from-scratch"), "lstm-from-scratch",
                      V.LSTM_VARIANTS[SCRATCH[written_for]])
-    failures = verify_notebook(bound(CHECKS["lstm-from-scratch"], sid), nb, tmp_path, None)
+    failures = verify_notebook(CHECKS["lstm-from-scratch"], nb, tmp_path, sid, TERM_KEY, None)
     assert set(failures) == VARIANT_DEPENDENT["lstm-from-scratch"], failures
 
 
