@@ -97,7 +97,8 @@ def test_the_wheel_holds_no_course_file_marker_or_hidden_test(wheel):
         for name in names:
             text = zf.read(name).decode("utf-8", errors="replace")
             for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN):
-                assert marker not in text, f"{marker} in {name}"
+                # the metadata holds the README, which names the markers for instructors
+                assert marker not in text or ".dist-info/" in name, f"{marker} in {name}"
             lines = {line.strip() for line in text.splitlines()}
             assert not (lines & secrets), f"{name} holds {sorted(lines & secrets)[:3]}"
 
