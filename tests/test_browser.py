@@ -201,9 +201,18 @@ def inspect(browser, site: str, html: Path, page: str) -> tuple[dict, list[str]]
     problems = []
     if "fatal" in info:
         return info, [f"inspecting the page failed: {info['fatal']}"]
+    declares_icon = browser.execute_script(
+        "return !!document.querySelector('link[rel~=\"icon\"]')")
     for entry in browser.get_log("browser"):
+        message = entry.get("message", "")
+        # Chromium sometimes also asks the server root for /favicon.ico on its own, before it
+        # reads the page's icon link; that guess is not a resource of the page
+        if declares_icon and re.search(r"/favicon\.ico - Failed to load resource", message):
+            continue
         if entry.get("level") == "SEVERE":
-            problems.append(f"console error: {entry.get('message')}")
+            problems.append(f"console error: {message}")
+    if not declares_icon:
+        problems.append("the page declares no icon (the browser then asks for /favicon.ico)")
     if not info["mathjax"].startswith(("ok", "absent")):
         problems.append(f"MathJax failed: {info['mathjax']}")
     if info["math"] and info["mathjax"] == "absent":
